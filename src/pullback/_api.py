@@ -1,0 +1,283 @@
+"""The transformations users call: ``vjp``, ``grad``, ``value_and_grad``, ``stop_gradient``."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from pullback import _dtypes
+from pullback._core import RAW, Array, is_valid_leaf, state, to_raw
+from pullback._interp.vjp import VJPInterp, backward
+from pullback._ops import stop_gradient as _stop_gradient
+from pullback.tree_util import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_map,
+    tree_unflatten,
+)
+
+
+def _fun_name(fun):
+    return getattr(fun, "__name__", None) or repr(fun)
+
+
+def _check_leaves(tree, what):
+    for path, leaf in tree_flatten_with_path(tree)[0]:
+        if not is_valid_leaf(leaf):
+            where = f" at {what}{keystr(path)}" if path else f" ({what})"
+            raise TypeError(
+                f"Argument {leaf!r} of type {type(leaf)} is not a valid JAX type{where}. Only "
+                f"arrays, NumPy values and Python scalars can be differentiated; pass other "
+                f"values through a closure or a static/nondiff argument."
+            )
+
+
+class _VJPFunction:
+    """The pullback returned by ``vjp``: maps an output cotangent to input cotangents."""
+
+    def __init__(self, interp, in_tree, in_leaves, out_tree, out_leaves, name):
+        self._interp = interp
+        self._in_tree = in_tree
+        self._in_leaves = in_leaves  # (tracer-or-None, aval) per input leaf
+        self._out_tree = out_tree
+        self._out_leaves = out_leaves  # (tracer-or-None, shape, dtype) per output leaf
+        self.__name__ = f"vjp({name})"
+
+    def __call__(self, ct):
+        interp = self._interp
+        ct_leaves, ct_tree = tree_flatten(ct)
+        if ct_tree != self._out_tree:
+            raise ValueError(
+                f"Tree structure of cotangent input {ct_tree} does not match structure of primal "
+                f"output {self._out_tree}."
+            )
+        seeds = []
+        for c, (tracer, shape, dtype) in zip(ct_leaves, self._out_leaves, strict=True):
+            raw = _check_cotangent(c, shape, dtype)
+            if tracer is not None:
+                seeds.append((tracer._idx, _at_base(raw, c, interp)))
+        cts = backward(interp, seeds) if seeds else None
+        out = []
+        for tracer, aval in self._in_leaves:
+            out.append(_input_cotangent(cts, tracer, aval, interp))
+        return tree_unflatten(self._in_tree, out)
+
+
+def _check_cotangent(c, shape, dtype):
+    if isinstance(c, Array):
+        c_shape, c_dtype, weak = c.shape, c.dtype, c.weak_type
+    else:
+        raw, weak = to_raw(c)
+        c_shape, c_dtype = np.shape(raw), raw.dtype
+    expected = _dtypes.tangent_dtype(dtype)
+    if expected == _dtypes.float0:
+        return None
+    dtype_ok = c_dtype == expected or (weak and c_dtype.kind == expected.kind)
+    if tuple(c_shape) != tuple(shape) or not dtype_ok:
+        raise ValueError(
+            f"unexpected JAX type (e.g. shape/dtype) for argument to VJP function: got "
+            f"{_dtypes.type_str(c_shape, c_dtype)}, but expected "
+            f"{_dtypes.type_str(shape, expected)} because the corresponding output of the "
+            f"function had type {_dtypes.type_str(shape, dtype)}."
+        )
+    return c
+
+
+def _at_base(raw, c, interp):
+    """A cotangent given by the user, as a value of ``interp``'s base level."""
+    if interp.base is RAW:
+        value, _ = to_raw(c)
+        return value
+    return c
+
+
+def _input_cotangent(cts, tracer, aval, interp):
+    shape, dtype, weak = aval
+    tdtype = _dtypes.tangent_dtype(dtype)
+    if tdtype == _dtypes.float0:
+        return Array(np.zeros(shape, _dtypes.float0), False)
+    ct = cts[tracer._idx] if (tracer is not None and cts is not None) else None
+    if ct is None:
+        return Array(np.zeros(shape, dtype), weak)
+    if interp.base is RAW:
+        value = np.asarray(ct) if not isinstance(ct, np.generic) else ct
+        if value.dtype != dtype:
+            value = value.astype(dtype)
+        return Array(value, weak)
+    return ct
+
+
+def vjp(fun, *primals, has_aux=False):
+    """Evaluate ``fun(*primals)`` and return its output and a function computing the VJP.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> y, f_vjp = jax.vjp(jnp.sin, 0.5)
+    >>> f_vjp(1.0)
+    (Array(0.87758255, dtype=float32, weak_type=True),)
+    """
+    _check_leaves(primals, "primals")
+    in_leaves, in_tree = tree_flatten(primals)
+    interp = VJPInterp(state.interp)
+    args = []
+    records = []
+    for leaf in in_leaves:
+        if isinstance(leaf, Array):
+            aval = (leaf.shape, leaf.dtype, leaf.weak_type)
+        else:
+            raw, weak = to_raw(leaf)
+            aval = (np.shape(raw), raw.dtype, weak)
+            leaf = Array(raw, weak)
+        if _dtypes.tangent_dtype(aval[1]) == _dtypes.float0:
+            args.append(leaf)
+            records.append((None, aval))
+        else:
+            t = interp.new_input(leaf)
+            args.append(t)
+            records.append((t, aval))
+    with interp:
+        out = fun(*tree_unflatten(in_tree, args))
+    interp.active = False
+    if has_aux:
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError(
+                f"{_fun_name(fun)} was transformed with has_aux=True, so it must return a pair "
+                f"(output, auxiliary data), but it returned {type(out).__name__}."
+            )
+        out, aux = out
+        aux = tree_map(interp.to_parent, aux)
+    out_leaves, out_tree = tree_flatten(out)
+    out_records = []
+    primal_out = []
+    for o in out_leaves:
+        if not is_valid_leaf(o):
+            raise TypeError(
+                f"{_fun_name(fun)} returned {o!r} of type {type(o)}, which is not a valid JAX "
+                f"type; differentiated functions must return arrays or pytrees of arrays."
+            )
+        own = interp.own(o)
+        p = interp.to_parent(o)
+        if not isinstance(p, Array):
+            raw, weak = to_raw(p)
+            p = Array(raw, weak)
+        primal_out.append(p)
+        out_records.append((o if own else None, p.shape, p.dtype))
+    f_vjp = _VJPFunction(interp, in_tree, records, out_tree, out_records, _fun_name(fun))
+    primal_out = tree_unflatten(out_tree, primal_out)
+    if has_aux:
+        return primal_out, f_vjp, aux
+    return primal_out, f_vjp
+
+
+def _argnums_tuple(fun, argnums, nargs, who):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{who}: argnums must be an int or a non-empty tuple of ints, got ().")
+    for n in nums:
+        if not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{who}: argnums must be ints, got {n!r} of type {type(n)}.")
+        if not -nargs <= n < nargs:
+            raise TypeError(
+                f"{who} of {_fun_name(fun)}: differentiating with respect to argnums={argnums} "
+                f"requires at least {(n if n >= 0 else -n - 1) + 1} positional arguments to be "
+                f"passed by the caller, but got only {nargs} positional arguments."
+            )
+    return single, tuple(n % nargs for n in nums)
+
+
+def _check_inputs_inexact(dyn, allow_int, who):
+    if allow_int:
+        return
+    for path, leaf in tree_flatten_with_path(dyn)[0]:
+        dtype = leaf.dtype if isinstance(leaf, Array) else to_raw(leaf)[0].dtype
+        if dtype.kind not in "fc":
+            raise TypeError(
+                f"{who} requires real- or complex-valued inputs (input dtype that is a sub-dtype "
+                f"of np.inexact), but got {dtype.name} at argument{keystr(path)}. If you want to "
+                f"use Boolean- or integer-valued inputs, use vjp or set allow_int to True."
+            )
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
+    """Return a function computing both ``fun``'s value and its gradient.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> jax.value_and_grad(lambda x: jnp.sum(x ** 2))(jnp.array([1.0, 2.0]))
+    (Array(5., dtype=float32), Array([2., 4.], dtype=float32))
+    """
+    return _value_and_grad(fun, argnums, has_aux, allow_int, "value_and_grad")
+
+
+def _value_and_grad(fun, argnums, has_aux, allow_int, who):
+    @functools.wraps(fun)
+    def value_and_grad_f(*args, **kwargs):
+        single, nums = _argnums_tuple(fun, argnums, len(args), who)
+        dyn = tuple(args[i] for i in nums)
+        _check_leaves(dyn, "argument")
+        _check_inputs_inexact(dyn, allow_int, who)
+
+        def f_dyn(*dyn_args):
+            full = list(args)
+            for i, a in zip(nums, dyn_args, strict=True):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        if has_aux:
+            out, f_vjp, aux = vjp(f_dyn, *dyn, has_aux=True)
+        else:
+            out, f_vjp = vjp(f_dyn, *dyn)
+        _check_scalar_output(out, fun, who)
+        g = f_vjp(Array(np.ones((), out.dtype), out.weak_type))
+        g = g[0] if single else g
+        return ((out, aux), g) if has_aux else (out, g)
+
+    return value_and_grad_f
+
+
+def _check_scalar_output(out, fun, who):
+    if not isinstance(out, Array):
+        raise TypeError(
+            f"Gradient only defined for scalar-output functions. Output was {out!r} "
+            f"(of type {type(out).__name__}) in {_fun_name(fun)}."
+        )
+    if out.shape != ():
+        raise TypeError(
+            f"Gradient only defined for scalar-output functions. Output had shape: {out.shape}."
+        )
+    if out.dtype.kind != "f":
+        raise TypeError(
+            f"{who} requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"np.floating), but got {out.dtype.name}. For differentiation of functions with "
+            f"integer or complex outputs, use pullback.vjp directly."
+        )
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, reduce_axes=()):
+    """Return a function computing the gradient of scalar-valued ``fun``.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> jax.grad(jnp.sin)(0.0)
+    Array(1., dtype=float32, weak_type=True)
+    """
+    vg = _value_and_grad(fun, argnums, has_aux, allow_int, "grad")
+
+    @functools.wraps(fun)
+    def grad_f(*args, **kwargs):
+        if has_aux:
+            (_, aux), g = vg(*args, **kwargs)
+            return g, aux
+        return vg(*args, **kwargs)[1]
+
+    return grad_f
+
+
+def stop_gradient(x):
+    """Stop gradients from flowing through ``x`` (any pytree).
+
+    >>> import pullback as jax
+    >>> jax.grad(lambda x: x * jax.lax.stop_gradient(x))(3.0)
+    Array(3., dtype=float32, weak_type=True)
+    """
+    return tree_map(_stop_gradient, x)

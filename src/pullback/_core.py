@@ -1,0 +1,450 @@
+"""Values, primitives and dispatch by context.
+
+The core knows no math and no transformation. It defines:
+
+* ``Array``: an immutable value over a NumPy array, with JAX's weak-type flag. Tracers of the
+  interpreters subclass it, so ``isinstance(x, Array)`` holds for every value a user sees.
+* ``Primitive``: one declaration per operation, holding all of its rules.
+* interpreters: ``state.interp`` is the interpreter that is current. ``EVAL`` runs NumPy and wraps
+  results in ``Array``; ``RAW`` runs NumPy on bare ndarrays (used for first-order backward passes,
+  where nothing ever reaches the user). Transformations subclass ``Interpreter``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback import _dtypes
+from pullback._config import config
+
+__all__ = [
+    "Array",
+    "Tracer",
+    "Primitive",
+    "Interpreter",
+    "EVAL",
+    "RAW",
+    "state",
+    "bind",
+    "UnexpectedTracerError",
+    "ConcretizationTypeError",
+    "TracerBoolConversionError",
+]
+
+
+class UnexpectedTracerError(Exception):
+    """A traced value was used outside the transformation that created it."""
+
+
+class ConcretizationTypeError(TypeError):
+    """A concrete value was needed where only an abstract (traced) one exists."""
+
+
+class TracerBoolConversionError(ConcretizationTypeError):
+    """``bool()`` of a traced value."""
+
+
+class Array:
+    """An immutable array: a NumPy value and JAX's weak-type flag.
+
+    >>> import pullback.numpy as jnp
+    >>> jnp.array([0.0, 1.0])
+    Array([0., 1.], dtype=float32)
+    """
+
+    __slots__ = ("_value", "_weak")
+    __array_priority__ = 100
+
+    def __init__(self, value, weak=False):
+        self._value = value
+        self._weak = weak
+
+    # -- abstract value ---------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._value.shape
+
+    @property
+    def dtype(self):
+        return self._value.dtype
+
+    @property
+    def ndim(self):
+        return len(self._value.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self._value.shape, dtype=np.int64))
+
+    @property
+    def weak_type(self):
+        return self._weak
+
+    @property
+    def aval(self):
+        return ShapedArray(self.shape, self.dtype, self._weak)
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of unsized object")
+        return shape[0]
+
+    # -- concrete access --------------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        value = np.asarray(_concrete(self, "__array__"), dtype=dtype)
+        if value is self._value:
+            value = value.view()
+            value.flags.writeable = False
+        return value
+
+    def __bool__(self):
+        return bool(_concrete(self, "bool"))
+
+    def __int__(self):
+        return int(_concrete(self, "int"))
+
+    def __float__(self):
+        return float(_concrete(self, "float"))
+
+    def __complex__(self):
+        return complex(_concrete(self, "complex"))
+
+    def __index__(self):
+        value = _concrete(self, "__index__")
+        if value.dtype.kind not in "iub":
+            raise TypeError(f"Only integer arrays can be used as an index, got {value.dtype}")
+        return int(value)
+
+    def item(self, *args):
+        return np.asarray(_concrete(self, "item")).item(*args)
+
+    def tolist(self):
+        return np.asarray(_concrete(self, "tolist")).tolist()
+
+    def block_until_ready(self):
+        return self
+
+    def copy(self):
+        return Array(np.array(self._value), self._weak)
+
+    def __hash__(self):
+        raise TypeError("unhashable type: 'Array'")
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __repr__(self):
+        value = np.asarray(self._value)
+        dtype = "float0" if value.dtype == _dtypes.float0 else value.dtype.name
+        suffix = f", dtype={dtype}" + (", weak_type=True" if self._weak else "") + ")"
+        if value.size == 0 and value.shape != (0,):
+            body = f"[], shape={value.shape}"
+        else:
+            body = np.array2string(value, prefix="Array(", suffix=suffix, separator=", ")
+        return f"Array({body}{suffix}"
+
+    def __str__(self):
+        return str(np.asarray(self._value))
+
+    def __format__(self, spec):
+        if not self.shape:
+            return format(np.asarray(self._value).item(), spec)
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        return (Array, (np.asarray(self._value), self._weak))
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+
+def _concrete(x, what):
+    """The NumPy value of ``x``, or an error if ``x`` is traced without a concrete value."""
+    value = x._value
+    while isinstance(value, Array):
+        if isinstance(value, Tracer) and value._concrete_value() is None:
+            raise value._concretization_error(what)
+        value = value._value
+    return value
+
+
+class Tracer(Array):
+    """A value being transformed by an interpreter. Subclasses add their own slots."""
+
+    __slots__ = ("_interp",)
+
+    def _concrete_value(self):
+        value = self._value
+        return value._concrete_value() if isinstance(value, Tracer) else value
+
+    def _concretization_error(self, what):
+        return TracerBoolConversionError(
+            f"Attempted {what}() of a traced value {self.aval.str_short()}: its value depends on "
+            f"the inputs of a traced function, so it is not known while tracing. Use "
+            f"pullback.lax.cond/select for value-dependent control flow, or mark the argument "
+            f"static."
+        )
+
+    def __repr__(self):
+        return f"Traced<{self.aval.str_short()}>with<{type(self._interp).__name__}>"
+
+    def _escaped_error(self):
+        return UnexpectedTracerError(
+            f"Encountered a traced value {self.aval.str_short()} of {self._interp!r} outside "
+            f"the transformation that created it (it escaped through a closure, a global or a "
+            f"side effect). Pass the value in as an argument of the transformed function instead."
+        )
+
+    def __hash__(self):
+        raise TypeError(f"unhashable type: {type(self).__name__}")
+
+
+class ShapedArray:
+    """The abstract value of an array: shape, dtype and weak-type flag."""
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type=False):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = weak_type
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def str_short(self):
+        return _dtypes.type_str(self.shape, self.dtype)
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, ShapedArray)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.weak_type == other.weak_type
+        )
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def __repr__(self):
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapedArray({self.str_short()}{weak})"
+
+
+def aval_of(x):
+    """ShapedArray of any value: Array, tracer, NumPy value or Python scalar."""
+    if isinstance(x, Array):
+        return x.aval
+    raw, weak = to_raw(x)
+    return ShapedArray(np.shape(raw), raw.dtype, weak)
+
+
+def type_str(x):
+    """``float32[3]``: the type of a value as errors show it."""
+    return aval_of(x).str_short()
+
+
+# -- canonical raw values ----------------------------------------------------------------------
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def to_raw(x):
+    """``(ndarray-or-numpy-scalar, weak)`` for a value that is not a tracer.
+
+    Python scalars become weakly typed values of the default dtype; NumPy values are canonicalized
+    (64-bit to 32-bit unless x64 is enabled). Raises ``TypeError`` for anything else.
+    """
+    t = type(x)
+    if t is Array:
+        return x._value, x._weak
+    if t is np.ndarray or isinstance(x, np.generic):
+        dtype = _dtypes.canonicalize_dtype(x.dtype)
+        return (x if x.dtype is dtype else x.astype(dtype)), False
+    if t in _PY_SCALARS or isinstance(x, _PY_SCALARS):
+        return python_scalar(x)
+    if isinstance(x, Tracer):
+        raise x._escaped_error()
+    if hasattr(x, "__array__") and not isinstance(x, (str, bytes)):
+        return to_raw(np.asarray(x))
+    if isinstance(x, (list, tuple)):
+        raise TypeError(
+            f"Expected an array, got a {t.__name__}; wrap it with pullback.numpy.array(...) first."
+        )
+    raise TypeError(f"Value {x!r} of type {t} is not a valid JAX type")
+
+
+def python_scalar(x):
+    if isinstance(x, bool):
+        return np.bool_(x), False
+    if isinstance(x, int):
+        dtype = _dtypes.default_int_dtype()
+        info = np.iinfo(dtype)
+        if not info.min <= x <= info.max:
+            raise OverflowError(f"Python int {x} too large to convert to {dtype}")
+        return dtype.type(x), True
+    if isinstance(x, float):
+        return _dtypes.default_float_dtype().type(x), True
+    return _dtypes.default_complex_dtype().type(x), True
+
+
+def is_valid_leaf(x):
+    return isinstance(x, (Array, np.ndarray, np.generic, *_PY_SCALARS))
+
+
+# -- primitives --------------------------------------------------------------------------------
+
+
+class Primitive:
+    """One operation with all of its rules.
+
+    ``impl(*raw, **params)``: NumPy on raw values. ``vjp``: per-argument rules
+    ``rule(ct, ans, *args, **params)`` written in pullback's own operations, or ``None`` for an
+    operation that is not differentiable. ``abstract``, ``jvp``, ``batch`` and ``transpose`` are
+    filled by the staging, forward-mode and batching layers. ``rules`` holds rules of
+    higher-order primitives that an interpreter looks up by name (e.g. ``"vjp_record"``).
+    """
+
+    __slots__ = (
+        "name",
+        "impl",
+        "vjp",
+        "abstract",
+        "jvp",
+        "batch",
+        "transpose",
+        "multiple_results",
+        "weak",
+        "rules",
+    )
+
+    def __init__(self, name, impl, *, vjp=None, multiple_results=False, weak="all", rules=None):
+        self.name = name
+        self.impl = impl
+        self.vjp = vjp
+        self.abstract = None
+        self.jvp = None
+        self.batch = None
+        self.transpose = None
+        self.multiple_results = multiple_results
+        # how the output's weak-type flag follows the inputs: "all" array inputs weak, or "never".
+        self.weak = weak
+        self.rules = dict(rules or {})
+        registry[name] = self
+
+    def __repr__(self):
+        return self.name
+
+    def bind(self, *args, **params):
+        return state.interp.process(self, args, params)
+
+
+registry: dict[str, Primitive] = {}
+
+
+# -- interpreters ------------------------------------------------------------------------------
+
+
+class Interpreter:
+    """Base of every interpreter. ``parent`` is the interpreter that was current at creation."""
+
+    __slots__ = ("parent", "active")
+
+    def __init__(self, parent):
+        self.parent = parent
+        self.active = True
+
+    def process(self, prim, args, params):
+        raise NotImplementedError
+
+    def process1(self, prim, x):
+        return self.process(prim, (x,), {})
+
+    def process2(self, prim, x, y):
+        return self.process(prim, (x, y), {})
+
+    def __enter__(self):
+        self._saved = state.interp
+        state.interp = self
+        return self
+
+    def __exit__(self, *exc):
+        state.interp = self._saved
+
+
+class _State:
+    __slots__ = ("interp",)
+
+
+state = _State()
+
+
+class EvalInterp(Interpreter):
+    """Runs primitives with NumPy. ``wrap`` decides whether results are ``Array`` or raw."""
+
+    __slots__ = ("wrap",)
+
+    def __init__(self, wrap):
+        super().__init__(None)
+        self.wrap = wrap
+
+    def process(self, prim, args, params):
+        raws = []
+        weak = prim.weak == "all" and bool(args)
+        for a in args:
+            raw, w = to_raw(a)
+            raws.append(raw)
+            weak = weak and w
+        out = prim.impl(*raws, **params)
+        if not self.wrap:
+            return out
+        if prim.multiple_results:
+            return [Array(o, weak) for o in out]
+        return Array(out, weak)
+
+    def __repr__(self):
+        return "EVAL" if self.wrap else "RAW"
+
+
+EVAL = EvalInterp(wrap=True)
+RAW = EvalInterp(wrap=False)
+state.interp = EVAL
+
+
+def bind(prim, args, params):
+    return state.interp.process(prim, args, params)
+
+
+def user_level(interp):
+    """The interpreter under which user code runs when a rule calls it at ``interp``'s level."""
+    return EVAL if interp is RAW else interp
+
+
+def lift(value, interp):
+    """A value of ``interp``'s level as user code sees it: raw values become ``Array``."""
+    if interp is RAW and not isinstance(value, Array):
+        raw, weak = to_raw(value)
+        return Array(raw, weak)
+    return value
+
+
+def lower(value, interp):
+    """The inverse of ``lift``: ``Array`` becomes raw at the ``RAW`` level."""
+    if interp is RAW and type(value) is Array:
+        return value._value
+    return value
+
+
+def x64_enabled():
+    return config.jax_enable_x64

@@ -1,0 +1,225 @@
+"""Reverse mode: a tape in execution order with direct VJP rules.
+
+A ``VJPInterp`` records an entry only when an input is one of its own tracers; every other value
+is a constant. The tape is already in topological order, so the backward pass walks it in
+reverse and accumulates cotangents; a missing cotangent is a zero and is never materialised.
+
+Entries are ``(rule, inputs, data, n_out)``: ``rule(ct, *data)`` returns the cotangent of the
+input at tape index ``inputs`` (an int), or a tuple aligned with ``inputs`` (a tuple, ``-1`` for
+inputs that are constants). ``n_out > 0`` marks an operation with several outputs, whose tracers
+occupy the next ``n_out`` tape slots and whose rule receives a tuple of cotangents.
+
+When the parent interpreter is ``EVAL`` the primal values are kept as bare ndarrays and the
+backward pass runs under ``RAW``, straight on NumPy; under an outer transformation the values are
+that transformation's tracers and the backward pass runs under it, which is how ``grad(grad(f))``
+works.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback import _dtypes
+from pullback._core import EVAL, RAW, Array, Interpreter, Tracer, state, to_raw
+from pullback._ops._base import weak_of
+
+
+class VJPTracer(Tracer):
+    __slots__ = ("_idx",)
+
+    def __init__(self, value, weak, interp, idx):
+        self._value = value
+        self._weak = weak
+        self._interp = interp
+        self._idx = idx
+
+
+class VJPInterp(Interpreter):
+    __slots__ = ("tape", "base", "raw", "_saved")
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.tape = []
+        self.raw = parent is EVAL
+        # the level at which primal values are computed and the backward pass runs
+        self.base = RAW if self.raw else parent
+
+    def __repr__(self):
+        return f"VJPInterp(depth={self.depth()})"
+
+    def depth(self):
+        d, p = 1, self.parent
+        while isinstance(p, VJPInterp):
+            d, p = d + 1, p.parent
+        return d
+
+    # -- the API that rules of higher-order primitives use ----------------------------------
+    def own(self, x):
+        return type(x) is VJPTracer and x._interp is self
+
+    def primal(self, x):
+        """The value of ``x`` at the base level (its primal for own tracers)."""
+        if type(x) is VJPTracer and x._interp is self:
+            return x._value
+        if self.raw:
+            if isinstance(x, Tracer):
+                raise x._escaped_error()
+            if type(x) in (int, float, complex, bool):
+                return x
+            return to_raw(x)[0]
+        return x
+
+    def new_input(self, value):
+        """A tracer for a differentiated input given at the parent level."""
+        if self.raw:
+            raw, weak = to_raw(value)
+        else:
+            raw, weak = value, weak_of(value)
+        idx = len(self.tape)
+        self.tape.append(None)
+        return VJPTracer(raw, weak, self, idx)
+
+    def record(self, rule, inputs, data, outs, weaks):
+        """Append an entry for an operation with outputs ``outs`` (base-level values)."""
+        tape = self.tape
+        idx = len(tape)
+        if len(outs) == 1:
+            tape.append((rule, inputs, data, 0))
+            return [VJPTracer(outs[0], weaks[0], self, idx)]
+        tape.append((rule, inputs, data, len(outs)))
+        tracers = []
+        for o, w in zip(outs, weaks):
+            tracers.append(VJPTracer(o, w, self, len(tape)))
+            tape.append(None)
+        return tracers
+
+    def to_parent(self, x):
+        """A value handed back to the parent level: own tracers give their primal."""
+        if type(x) is VJPTracer and x._interp is self:
+            return Array(x._value, x._weak) if self.raw else x._value
+        return x
+
+    def user_level(self):
+        """The interpreter under which user code (custom rules) runs at the base level."""
+        return EVAL if self.raw else self.parent
+
+    # -- processing ---------------------------------------------------------------------------
+    def process1(self, prim, x):
+        if type(x) is VJPTracer and x._interp is self and prim.vjp is not None:
+            v = x._value
+            out = prim.impl(v) if self.raw else self.parent.process1(prim, v)
+            tape = self.tape
+            t = VJPTracer(out, x._weak, self, len(tape))
+            tape.append((prim.vjp[0], x._idx, (out, v), 0))
+            return t
+        return self.process(prim, (x,), {})
+
+    def process2(self, prim, x, y):
+        ox = type(x) is VJPTracer and x._interp is self
+        oy = type(y) is VJPTracer and y._interp is self
+        if not (ox or oy) or prim.vjp is None:
+            return self.process(prim, (x, y), {})
+        vx = x._value if ox else self.primal(x)
+        vy = y._value if oy else self.primal(y)
+        out = prim.impl(vx, vy) if self.raw else self.parent.process2(prim, vx, vy)
+        weak = (x._weak if ox else weak_of(x)) and (y._weak if oy else weak_of(y))
+        tape = self.tape
+        t = VJPTracer(out, weak, self, len(tape))
+        if ox and oy:
+            tape.append((_pair, (x._idx, y._idx), (prim.vjp, out, vx, vy), 0))
+        elif ox:
+            tape.append((prim.vjp[0], x._idx, (out, vx, vy), 0))
+        else:
+            tape.append((prim.vjp[1], y._idx, (out, vx, vy), 0))
+        return t
+
+    def process(self, prim, args, params):
+        rule = prim.rules.get("vjp")
+        if rule is not None:
+            return rule(self, args, params)
+        inputs = tuple(x._idx if type(x) is VJPTracer and x._interp is self else -1 for x in args)
+        vals = [self.primal(x) for x in args]
+        if prim.vjp is None or max(inputs) < 0:
+            return self._constant(prim, vals, params)
+        out = prim.impl(*vals, **params) if self.raw else self.parent.process(prim, vals, params)
+        if prim.weak == "all":
+            weak = all(x._weak if i >= 0 else weak_of(x) for x, i in zip(args, inputs, strict=True))
+        else:
+            weak = False
+        if prim.multiple_results:
+            outs = list(out)
+            return self.record(
+                _general, inputs, (prim, params, outs, vals, inputs), outs, [weak] * len(outs)
+            )
+        if _dtypes.tangent_dtype(out.dtype) == _dtypes.float0:
+            return self._lift(out, False)
+        return self.record(_general, inputs, (prim, params, out, vals, inputs), [out], [weak])[0]
+
+    def _constant(self, prim, vals, params):
+        """Apply ``prim`` to non-differentiated values and hand the result back as a constant."""
+        if not self.raw:
+            return self.parent.process(prim, vals, params)
+        return EVAL.process(prim, vals, params)
+
+    def _lift(self, out, weak):
+        return Array(out, weak) if self.raw else out
+
+
+def _pair(ct, rules, ans, x, y):
+    return rules[0](ct, ans, x, y), rules[1](ct, ans, x, y)
+
+
+def _general(ct, prim, params, ans, vals, inputs):
+    if type(ans) is list:
+        ct = tuple(zeros_like_value(a) if c is None else c for c, a in zip(ct, ans))
+    return tuple(
+        prim.vjp[k](ct, ans, *vals, **params) if i >= 0 else None for k, i in enumerate(inputs)
+    )
+
+
+def zeros_like_value(x):
+    """A zero of ``x``'s shape and dtype, at the level that is current."""
+    zero = np.zeros(x.shape, x.dtype)
+    return zero if state.interp is RAW else Array(zero, weak_of(x))
+
+
+def backward(interp, seeds):
+    """Run the backward pass of ``interp``'s tape; ``seeds`` are ``(tape index, ct)`` pairs.
+
+    Returns the list of cotangents by tape index (``None`` where nothing arrived).
+    """
+    tape = interp.tape
+    cts = [None] * len(tape)
+    for idx, ct in seeds:
+        old = cts[idx]
+        cts[idx] = ct if old is None else old + ct
+    saved = state.interp
+    state.interp = interp.base
+    try:
+        for i in range(len(tape) - 1, -1, -1):
+            entry = tape[i]
+            if entry is None:
+                continue
+            rule, inputs, data, n_out = entry
+            if n_out:
+                ct = tuple(cts[i + 1 : i + 1 + n_out])
+                if all(c is None for c in ct):
+                    continue
+            else:
+                ct = cts[i]
+                if ct is None:
+                    continue
+                cts[i] = None
+            if type(inputs) is int:
+                c = rule(ct, *data)
+                if c is not None:
+                    old = cts[inputs]
+                    cts[inputs] = c if old is None else old + c
+            else:
+                for j, c in zip(inputs, rule(ct, *data), strict=True):
+                    if j >= 0 and c is not None:
+                        old = cts[j]
+                        cts[j] = c if old is None else old + c
+    finally:
+        state.interp = saved
+    return cts

@@ -1,0 +1,262 @@
+"""Families of primitives: one declaration gives the operation and all of its rules.
+
+* ``unary``/``binary``: elementwise operations. ``d``/``dx``/``dy`` give the partial derivative
+  once; the reverse rule (and later the forward rule) is derived from it. Both build the function
+  users call, with fast paths that cost one identity check on the current interpreter when nothing
+  is being transformed.
+* ``primitive``: everything else, with rules written out.
+
+Rules are written in pullback's own operations, so they are differentiable themselves. When a
+rule runs in a first-order backward pass the current interpreter is ``RAW`` and those operations
+go straight to NumPy on bare arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback import _dtypes
+from pullback._core import EVAL, RAW, Array, Primitive, state, to_raw
+
+_PY_NUMBERS = (int, float)
+_NP_SCALAR_TYPES = frozenset(
+    np.dtype(c).type for c in "?bhilqBHILQefdgFDG"
+)  # numpy scalar classes, for the RAW fast path
+_INEXACT = "fc"
+
+
+def _is_raw(x):
+    t = type(x)
+    return t is np.ndarray or t in _NP_SCALAR_TYPES
+
+
+def weak_of(x):
+    if isinstance(x, Array):
+        return x._weak
+    return type(x) in (int, float, complex)
+
+
+def dtype_of(x):
+    if isinstance(x, Array) or _is_raw(x):
+        return x.dtype
+    return to_raw(x)[0].dtype
+
+
+def unbroadcast(ct, x):
+    """Sum ``ct`` down to the shape of ``x`` (the adjoint of NumPy broadcasting)."""
+    shape = x.shape
+    ct_shape = ct.shape
+    if ct_shape == shape:
+        return ct
+    lead = len(ct_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and ct_shape[i + lead] != 1
+    )
+    out = _reduce_sum(ct, axes) if axes else ct
+    return _reshape(out, shape) if out.shape != shape else out
+
+
+def _reduce_sum(x, axes):
+    return reduce_sum_p.bind(x, axes=axes)
+
+
+def _reshape(x, shape):
+    return reshape_p.bind(x, shape=tuple(shape))
+
+
+# reduce_sum and reshape are used by unbroadcast; their declarations live in shape/reduction
+# modules, which set these names when they are imported.
+reduce_sum_p: Primitive
+reshape_p: Primitive
+
+
+def set_unbroadcast_prims(reduce_sum, reshape):
+    global reduce_sum_p, reshape_p
+    reduce_sum_p, reshape_p = reduce_sum, reshape
+
+
+# -- conversion --------------------------------------------------------------------------------
+
+
+def _convert_impl(x, *, new_dtype, weak_type):
+    return x.astype(new_dtype) if x.dtype != new_dtype else x
+
+
+def _convert_vjp(ct, ans, x, *, new_dtype, weak_type):
+    return convert_element_type(ct, x.dtype)
+
+
+convert_element_type_p = Primitive(
+    "convert_element_type", _convert_impl, vjp=(_convert_vjp,), weak="never"
+)
+
+
+def convert_element_type(x, dtype, weak_type=False):
+    """Convert ``x`` to ``dtype`` (a primitive, differentiable for inexact types)."""
+    dtype = _dtypes.canonicalize_dtype(dtype)
+    if not isinstance(x, Array) and type(x) in (bool, int, float, complex):
+        raw = np.asarray(x, dtype)[()]
+        return Array(raw, weak_type) if state.interp is not RAW else raw
+    if dtype_of(x) == dtype and weak_of(x) == weak_type:
+        return x
+    out = state.interp.process(
+        convert_element_type_p, (x,), {"new_dtype": dtype, "weak_type": weak_type}
+    )
+    if weak_type and type(out) is Array:
+        out._weak = True
+    return out
+
+
+# -- elementwise families ----------------------------------------------------------------------
+
+
+def _to_inexact(x, name):
+    dtype = dtype_of(x)
+    if dtype.kind in _INEXACT:
+        return x
+    if dtype.kind not in "biu":
+        raise TypeError(f"{name} does not accept dtype {dtype}")
+    return convert_element_type(x, _dtypes.to_inexact_dtype(dtype), weak_of(x))
+
+
+def unary(name, np_fn, d=None, *, vjp=None, inexact=True, differentiable=True, kinds=None):
+    """Declare an elementwise unary primitive and return ``(primitive, function)``.
+
+    ``d(x, ans)`` is the derivative; ``vjp(ct, ans, x)`` may be given instead when it is cheaper.
+    ``inexact``: integer inputs are promoted to the default float type first (as ``jnp.sin``).
+    ``kinds``: dtype kinds accepted as they are (default: inexact ones, or all).
+    """
+    if vjp is None and d is not None:
+        vjp = lambda ct, ans, x: ct * d(x, ans)
+    prim = Primitive(name, np_fn, vjp=(vjp,) if differentiable else None)
+    ok = kinds or (_INEXACT if inexact else "biufc")
+
+    def fn(x):
+        interp = state.interp
+        if interp is EVAL:
+            if type(x) is Array and x._value.dtype.kind in ok:
+                return Array(np_fn(x._value), x._weak)
+        elif interp is RAW and _is_raw(x) and x.dtype.kind in ok:
+            return np_fn(x)
+        if inexact:
+            x = _to_inexact(x, name)
+        elif kinds is not None and dtype_of(x).kind not in kinds:
+            raise TypeError(f"{name} does not accept dtype {dtype_of(x)}")
+        return interp.process1(prim, x)
+
+    fn.__name__ = fn.__qualname__ = name
+    return prim, fn
+
+
+def _promote_pair(x, y, name):
+    """Operands converted to their common JAX dtype; Python scalars stay weak scalars."""
+    if isinstance(x, (list, tuple)) or isinstance(y, (list, tuple)):
+        raise TypeError(
+            f"{name} requires ndarray or scalar arguments, got {type(x).__name__} and "
+            f"{type(y).__name__}; wrap lists with pullback.numpy.array(...)"
+        )
+    dtype, weak = _dtypes.result_type(x, y, return_weak_type=True)
+    return _cast_operand(x, dtype), _cast_operand(y, dtype), dtype, weak
+
+
+# dtype kinds a Python scalar combines with under NumPy's NEP 50 exactly as under JAX's rules
+_SCALAR_KINDS = {bool: "biufc", int: "iufc", float: "fc", complex: "c"}
+
+
+def _cast_operand(x, dtype):
+    kinds = _SCALAR_KINDS.get(type(x))
+    if kinds is not None:
+        return x if dtype.kind in kinds else dtype.type(x)
+    if dtype_of(x) != dtype:
+        return convert_element_type(x, dtype, weak_of(x))
+    return x
+
+
+def binary(
+    name,
+    np_fn,
+    dx=None,
+    dy=None,
+    *,
+    vjp_x=None,
+    vjp_y=None,
+    inexact=False,
+    differentiable=True,
+    kinds="biufc",
+    out_bool=False,
+):
+    """Declare an elementwise binary primitive with NumPy broadcasting and JAX promotion.
+
+    ``dx(x, y, ans)``/``dy(x, y, ans)`` are the partial derivatives; ``vjp_x``/``vjp_y``
+    (``rule(ct, ans, x, y)``) may be given instead. Cotangents are summed back to each operand's
+    shape.
+    """
+    if vjp_x is None and dx is not None:
+        vjp_x = lambda ct, ans, x, y: unbroadcast(ct * dx(x, y, ans), x)
+    if vjp_y is None and dy is not None:
+        vjp_y = lambda ct, ans, x, y: unbroadcast(ct * dy(x, y, ans), y)
+    prim = Primitive(name, np_fn, vjp=(vjp_x, vjp_y) if differentiable else None, weak="all")
+
+    def fn(x, y):
+        interp = state.interp
+        tx = type(x)
+        ty = type(y)
+        if interp is EVAL:
+            if tx is Array:
+                vx = x._value
+                if ty is Array:
+                    vy = y._value
+                    if vx.dtype is vy.dtype and vx.dtype.kind == "f":
+                        return Array(np_fn(vx, vy), x._weak and y._weak)
+                elif (ty is float or ty is int) and vx.dtype.kind == "f":
+                    return Array(np_fn(vx, y), x._weak)
+            elif ty is Array and (tx is float or tx is int):
+                vy = y._value
+                if vy.dtype.kind == "f":
+                    return Array(np_fn(x, vy), y._weak)
+        elif interp is RAW:
+            rx = tx is np.ndarray or tx in _NP_SCALAR_TYPES
+            ry = ty is np.ndarray or ty in _NP_SCALAR_TYPES
+            if rx and ry:
+                if x.dtype is y.dtype and (not inexact or x.dtype.kind in "fc"):
+                    return np_fn(x, y)
+            elif tx is float and ry:
+                if y.dtype.kind in "fc":
+                    return np_fn(x, y)
+            elif ty is float and rx and x.dtype.kind in "fc":
+                return np_fn(x, y)
+        # transformed values that need no promotion go straight to the interpreter
+        elif ty is float or ty is int:
+            if isinstance(x, Array) and x.dtype.kind == "f":
+                return interp.process2(prim, x, y)
+        elif tx is float or tx is int:
+            if isinstance(y, Array) and y.dtype.kind == "f":
+                return interp.process2(prim, x, y)
+        elif isinstance(x, Array) and isinstance(y, Array):
+            dtype = x.dtype
+            if dtype is y.dtype and dtype.kind == "f":
+                return interp.process2(prim, x, y)
+        x, y, dtype, _ = _promote_pair(x, y, name)
+        if dtype.kind not in kinds:
+            raise TypeError(f"{name} does not accept dtype {dtype}")
+        if inexact and dtype.kind not in _INEXACT:
+            target = _dtypes.to_inexact_dtype(dtype)
+            x = _cast_operand(x, target)
+            y = _cast_operand(y, target)
+        return interp.process2(prim, x, y)
+
+    fn.__name__ = fn.__qualname__ = name
+    if out_bool:
+        prim.weak = "never"
+    return prim, fn
+
+
+def primitive(name, impl, *, vjp=None, multiple_results=False, weak="all", rules=None):
+    """Declare a general primitive; return ``(primitive, bind)`` where ``bind(*args, **params)``."""
+    prim = Primitive(name, impl, vjp=vjp, multiple_results=multiple_results, weak=weak, rules=rules)
+
+    def bind(*args, **params):
+        return state.interp.process(prim, args, params)
+
+    bind.__name__ = bind.__qualname__ = name
+    return prim, bind

@@ -1,0 +1,85 @@
+"""Structural primitives every other rule needs: reshape, broadcast, transpose, reduce_sum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback._ops import _base
+from pullback._ops._base import primitive, unbroadcast
+
+
+def _reduce_sum_impl(x, *, axes):
+    return np.sum(x, axis=axes, dtype=x.dtype)
+
+
+def _reduce_sum_vjp(ct, ans, x, *, axes):
+    shape = list(x.shape)
+    for a in axes:
+        shape[a] = 1
+    return broadcast_to(reshape(ct, tuple(shape)), x.shape)
+
+
+reduce_sum_p, _reduce_sum = primitive("reduce_sum", _reduce_sum_impl, vjp=(_reduce_sum_vjp,))
+
+
+def reduce_sum(x, axes):
+    """Sum over ``axes`` (a tuple of non-negative ints)."""
+    return _reduce_sum(x, axes=tuple(axes))
+
+
+reshape_p, _reshape = primitive(
+    "reshape",
+    lambda x, *, shape: np.reshape(x, shape),
+    vjp=(lambda ct, ans, x, *, shape: reshape(ct, x.shape),),
+)
+
+
+def reshape(x, shape):
+    """Reshape to ``shape`` (a tuple of ints, no -1)."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return _reshape(x, shape=shape)
+
+
+broadcast_to_p, _broadcast_to = primitive(
+    "broadcast_in_dim",
+    lambda x, *, shape: np.broadcast_to(x, shape),
+    vjp=(lambda ct, ans, x, *, shape: unbroadcast(ct, x),),
+)
+
+
+def broadcast_to(x, shape):
+    """Broadcast with NumPy's rules to ``shape``."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return _broadcast_to(x, shape=shape)
+
+
+transpose_p, _transpose = primitive(
+    "transpose",
+    lambda x, *, permutation: np.transpose(x, permutation),
+    vjp=(
+        lambda ct, ans, x, *, permutation: transpose(ct, tuple(np.argsort(permutation).tolist())),
+    ),
+)
+
+
+def transpose(x, permutation):
+    """Permute axes."""
+    permutation = tuple(permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return _transpose(x, permutation=permutation)
+
+
+_base.set_unbroadcast_prims(reduce_sum_p, reshape_p)
+
+
+stop_gradient_p, _stop_gradient = primitive("stop_gradient", lambda x: x)
+
+
+def stop_gradient(x):
+    """``x`` as a constant: no derivative flows through it."""
+    return _stop_gradient(x)
