@@ -12,6 +12,7 @@ from pullback._interp.vjp import VJPInterp, backward
 from pullback._ops import stop_gradient as _stop_gradient
 from pullback.tree_util import (
     keystr,
+    register_pytree_node,
     tree_flatten,
     tree_flatten_with_path,
     tree_map,
@@ -63,6 +64,11 @@ class _VJPFunction:
         for tracer, aval in self._in_leaves:
             out.append(_input_cotangent(cts, tracer, aval, interp))
         return tree_unflatten(self._in_tree, out)
+
+
+# A pullback is a pytree with no leaves, so it can be returned from transformed functions and
+# stored as a custom_vjp residual.
+register_pytree_node(_VJPFunction, lambda f: ((), f), lambda f, _: f)
 
 
 def _check_cotangent(c, shape, dtype):

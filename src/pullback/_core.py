@@ -195,11 +195,13 @@ class Tracer(Array):
         return f"Traced<{self.aval.str_short()}>with<{type(self._interp).__name__}>"
 
     def _escaped_error(self):
-        return UnexpectedTracerError(
+        err = UnexpectedTracerError(
             f"Encountered a traced value {self.aval.str_short()} of {self._interp!r} outside "
             f"the transformation that created it (it escaped through a closure, a global or a "
             f"side effect). Pass the value in as an argument of the transformed function instead."
         )
+        err.tracer = self
+        return err
 
     def __hash__(self):
         raise TypeError(f"unhashable type: {type(self).__name__}")
@@ -400,6 +402,9 @@ class EvalInterp(Interpreter):
         self.wrap = wrap
 
     def process(self, prim, args, params):
+        rule = prim.rules.get("eval")
+        if rule is not None:
+            return rule(self, args, params)
         raws = []
         weak = prim.weak == "all" and bool(args)
         for a in args:

@@ -1,0 +1,699 @@
+"""``custom_vjp``: a function with a user-defined reverse-mode rule.
+
+A call binds the higher-order primitive ``custom_vjp_call``. Its parameter is a ``_Call`` record
+(the function, nondiff values, keyword-only values, the input pytree); its arguments are the
+flat leaves of the differentiable arguments, so every interpreter sees which are traced. The
+primitive's rules, one per interpreter, live at the bottom of this module:
+
+* ``eval``: run ``fun`` on the values as they are (nothing cast, nothing checked);
+* ``vjp``: when an input is being differentiated, run ``fwd`` one level down, record the
+  residuals on the tape, and at backward time call ``bwd`` and check what it returns. When no
+  input is, hand the call to the parent interpreter, so only ``fun`` runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import warnings
+
+import numpy as np
+import optree
+
+from pullback import _dtypes
+from pullback._core import (
+    EVAL,
+    RAW,
+    Array,
+    Primitive,
+    ShapedArray,
+    Tracer,
+    UnexpectedTracerError,
+    aval_of,
+    is_valid_leaf,
+    state,
+    to_raw,
+)
+from pullback._interp.vjp import VJPTracer
+from pullback._ops import convert_element_type
+from pullback.tree_util import (
+    DictKey,
+    GetAttrKey,
+    SequenceKey,
+    keystr,
+    register_pytree_node,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_map,
+    tree_unflatten,
+)
+
+__all__ = [
+    "custom_vjp",
+    "custom_gradient",
+    "CustomVJPPrimal",
+    "SymbolicZero",
+    "CustomVJPException",
+    "custom_vjp_primal_tree_values",
+]
+
+
+class CustomVJPException(Exception):
+    """A custom_vjp function was used in a way its rule cannot support."""
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class CustomVJPPrimal:
+    """A primal argument leaf given to ``fwd`` when ``symbolic_zeros=True``.
+
+    ``perturbed`` says whether the leaf is being differentiated at this level.
+
+    >>> from pullback.custom_derivatives import CustomVJPPrimal
+    >>> CustomVJPPrimal(1.0, True)
+    CustomVJPPrimal(value=1.0, perturbed=True)
+    """
+
+    value: object
+    perturbed: bool
+
+
+class SymbolicZero:
+    """A cotangent known to be zero, given to ``bwd`` when ``symbolic_zeros=True``.
+
+    It is not an array: check for it with ``type(ct) is SymbolicZero`` and materialise it with
+    ``jnp.zeros(ct.shape, ct.dtype)``.
+
+    >>> import pullback.numpy as jnp
+    >>> from pullback.custom_derivatives import SymbolicZero
+    >>> z = SymbolicZero.from_primal_value(jnp.ones(3))
+    >>> z.shape, z.dtype
+    ((3,), dtype('float32'))
+    """
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+
+    @staticmethod
+    def from_primal_value(x):
+        aval = aval_of(x)
+        return SymbolicZero(
+            ShapedArray(aval.shape, _dtypes.tangent_dtype(aval.dtype), aval.weak_type)
+        )
+
+    def __repr__(self):
+        return "SymbolicZero"
+
+
+def custom_vjp_primal_tree_values(tree):
+    """Replace every ``CustomVJPPrimal`` leaf of ``tree`` by its value.
+
+    >>> from pullback.custom_derivatives import CustomVJPPrimal, custom_vjp_primal_tree_values
+    >>> custom_vjp_primal_tree_values((CustomVJPPrimal(1.0, True),))
+    (1.0,)
+    """
+
+    def value(leaf):
+        if type(leaf) is not CustomVJPPrimal:
+            raise TypeError(
+                f"custom_vjp_primal_tree_values: unexpected leaf type {type(leaf)}; every leaf "
+                f"must be a CustomVJPPrimal (the arguments fwd receives with symbolic_zeros=True)."
+            )
+        return leaf.value
+
+    return tree_map(value, tree)
+
+
+def _name(fn):
+    return getattr(fn, "__name__", None) or repr(fn)
+
+
+class _Signature:
+    """How calls of ``fun`` bind to positions, precomputed once per custom_vjp."""
+
+    __slots__ = ("sig", "n_positional", "simple", "param_names", "varargs_at", "kwonly")
+
+    def __init__(self, fun):
+        try:
+            self.sig = inspect.signature(fun)
+        except (TypeError, ValueError):
+            self.sig = None
+        params = list(self.sig.parameters.values()) if self.sig else []
+        positional = [
+            p
+            for p in params
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        self.n_positional = len(positional)
+        self.param_names = [p.name for p in positional]
+        self.varargs_at = next(
+            (i for i, p in enumerate(params) if p.kind is p.VAR_POSITIONAL), None
+        )
+        self.kwonly = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+        # a plain positional call needs no binding: no defaults to fill in and no *args/**kw
+        self.simple = self.sig is not None and all(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params
+        )
+
+    def arg_name(self, i):
+        if i < len(self.param_names):
+            return self.param_names[i]
+        if self.varargs_at is not None:
+            return f"*args[{i - len(self.param_names)}]"
+        return f"#{i}"
+
+    def bind(self, fun_name, args, kwargs):
+        """``(positional args, keyword-only args)`` with defaults applied."""
+        if self.simple and not kwargs and len(args) == self.n_positional:
+            return args, {}
+        if self.sig is None:
+            if kwargs:
+                raise TypeError(
+                    f"custom_vjp function {fun_name} has no inspectable signature, so it can "
+                    f"only be called with positional arguments."
+                )
+            return args, {}
+        try:
+            bound = self.sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(
+                f"The input arguments to the custom_vjp-decorated function {fun_name} could not "
+                f"be resolved to positional-only arguments. Binding failed with the error:\n{e}"
+            ) from None
+        bound.apply_defaults()
+        return bound.args, dict(bound.kwargs)
+
+
+class custom_vjp:
+    """Give ``fun`` a custom reverse-mode derivative rule with ``defvjp``.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> @jax.custom_vjp
+    ... def f(x, y):
+    ...     return jnp.sin(x) * y
+    >>> def f_fwd(x, y):
+    ...     return f(x, y), (jnp.cos(x), jnp.sin(x), y)
+    >>> def f_bwd(res, g):
+    ...     cos_x, sin_x, y = res
+    ...     return (cos_x * g * y, sin_x * g)
+    >>> f.defvjp(f_fwd, f_bwd)
+    >>> with jnp.printoptions(precision=2):
+    ...     print(jax.value_and_grad(f)(jnp.float32(1.0), jnp.float32(2.0)))
+    (Array(1.68, dtype=float32), Array(1.08, dtype=float32))
+    """
+
+    def __init__(self, fun, nondiff_argnums=(), nondiff_argnames=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.fwd = None
+        self.bwd = None
+        self.symbolic_zeros = False
+        self.optimize_remat = False
+        self._signature = _Signature(fun)
+        nums = set(int(i) for i in nondiff_argnums)
+        names = self._signature.param_names
+        for name in nondiff_argnames:
+            if name not in names:
+                raise ValueError(
+                    f"custom_vjp of {_name(fun)}: nondiff_argnames entry {name!r} is not a "
+                    f"positional parameter of {_name(fun)} (parameters: {names})."
+                )
+            nums.add(names.index(name))
+        self.nondiff_argnums = tuple(sorted(nums))
+
+    def defvjp(self, fwd, bwd, symbolic_zeros=False, optimize_remat=False):
+        """Define the rule: ``fwd(*args) -> (out, residuals)``, ``bwd(*nondiff, res, ct)``.
+
+        Returns None.
+        """
+        if symbolic_zeros and optimize_remat:
+            raise NotImplementedError(
+                "remat optimization for custom_vjp does not support symbolic zeros "
+                f"(custom_vjp function {self.__name__}: pass only one of symbolic_zeros=True "
+                f"and optimize_remat=True)."
+            )
+        self.fwd = fwd
+        self.bwd = bwd
+        self.symbolic_zeros = symbolic_zeros
+        self.optimize_remat = optimize_remat
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("fun", "_signature"):
+            raise AttributeError(name)
+        return getattr(self.fun, name)
+
+    def __get__(self, instance, owner=None):
+        # As a method, ``self`` is bound and treated as a nondiff argument, so fwd and bwd can
+        # be methods too: fwd(self, x), bwd(self, res, g).
+        if instance is None:
+            return self
+        return functools.partial(_call, self, bound_self=instance)
+
+    def __call__(self, *args, **kwargs):
+        return _call(self, *args, **kwargs)
+
+
+def _call(cv, *args, bound_self=None, **kwargs):
+    if cv.fwd is None:
+        raise AttributeError(
+            f"No VJP defined for custom_vjp function {cv.__name__} using defvjp. Call "
+            f"{cv.__name__}.defvjp(fwd, bwd) before calling {cv.__name__}."
+        )
+    nondiff_argnums = cv.nondiff_argnums
+    if bound_self is not None:
+        args = (bound_self, *args)
+        if 0 not in nondiff_argnums:
+            nondiff_argnums = (0, *nondiff_argnums)
+    args, kwonly = cv._signature.bind(cv.__name__, args, kwargs)
+    for i in nondiff_argnums:
+        if i >= len(args):
+            raise ValueError(
+                f"custom_vjp function {cv.__name__}: nondiff_argnums contains {i}, but the "
+                f"call has only {len(args)} positional arguments."
+            )
+    if state.interp is EVAL:
+        return cv.fun(*args, **kwonly)
+    if nondiff_argnums:
+        nondiff = tuple((i, args[i]) for i in nondiff_argnums)
+        diff = tuple(a for i, a in enumerate(args) if i not in nondiff_argnums)
+        diff_pos = tuple(i for i in range(len(args)) if i not in nondiff_argnums)
+    else:
+        nondiff = ()
+        diff = args
+        diff_pos = tuple(range(len(args)))
+    _check_static(cv, nondiff, kwonly)
+    leaves, in_tree = tree_flatten(diff)
+    call = _Call(cv, nondiff, diff_pos, kwonly, in_tree, len(args))
+    out = state.interp.process(custom_vjp_call_p, tuple(leaves), {"call": call})
+    return tree_unflatten(call.out_tree, out)
+
+
+def _check_static(cv, nondiff, kwonly):
+    """Nondiff and keyword-only values may be constants but not values being differentiated."""
+    items = [(f"argument {cv._signature.arg_name(i)!r} (position {i})", v) for i, v in nondiff]
+    items += [(f"keyword-only argument {k!r}", v) for k, v in kwonly.items()]
+    for what, value in items:
+        for path, leaf in tree_flatten_with_path(value)[0]:
+            if isinstance(leaf, VJPTracer) and leaf._interp.active:
+                where = f" at {keystr(path)}" if path else ""
+                kind = "in nondiff_argnums" if "position" in what else "keyword-only"
+                raise CustomVJPException(
+                    f"custom_vjp function {cv.__name__}: {what}{where} is being differentiated, "
+                    f"but it is {kind}, so {cv.__name__}'s rule cannot give it a cotangent. Pass "
+                    f"it as a differentiable positional argument (bwd may return None for it), "
+                    f"or wrap it in pullback.lax.stop_gradient if no derivative is wanted."
+                )
+
+
+class _Call:
+    """The static part of one custom_vjp call (the primitive's parameter)."""
+
+    __slots__ = ("cv", "nondiff", "diff_pos", "kwonly", "in_tree", "nargs", "out_tree")
+
+    def __init__(self, cv, nondiff, diff_pos, kwonly, in_tree, nargs):
+        self.cv = cv
+        self.nondiff = nondiff
+        self.diff_pos = diff_pos
+        self.kwonly = kwonly
+        self.in_tree = in_tree
+        self.nargs = nargs
+        self.out_tree = None
+
+    def full_args(self, leaves):
+        diff = tree_unflatten(self.in_tree, leaves)
+        if not self.nondiff:
+            return diff
+        args = [None] * self.nargs
+        for i, v in self.nondiff:
+            args[i] = v
+        for i, v in zip(self.diff_pos, diff, strict=True):
+            args[i] = v
+        return args
+
+    def run(self, fn, leaves):
+        return fn(*self.full_args(leaves), **self.kwonly)
+
+    def __repr__(self):
+        return _name(self.cv)
+
+
+# -- the primitive and its rules ------------------------------------------------------------------
+
+custom_vjp_call_p = Primitive("custom_vjp_call", None, multiple_results=True)
+
+
+def _run_at(level, fn, *args):
+    """Run user code with ``level`` current (``EVAL`` stands in for ``RAW``)."""
+    saved = state.interp
+    state.interp = EVAL if level is RAW else level
+    try:
+        return fn(*args)
+    finally:
+        state.interp = saved
+
+
+def _flat_output(call, out, rule):
+    leaves, tree = tree_flatten(out)
+    if call.out_tree is None:
+        call.out_tree = tree
+    for path, leaf in tree_flatten_with_path(out)[0]:
+        if not is_valid_leaf(leaf):
+            raise TypeError(
+                f"{rule} of custom_vjp function {call.cv.__name__} returned an output containing "
+                f"{leaf!r} of type {type(leaf)} at {keystr(path) or 'the top level'}, which is not "
+                f"a valid JAX type. Outputs must be arrays or pytrees of arrays"
+                + (
+                    "; unwrap CustomVJPPrimal arguments with .value first."
+                    if type(leaf) is CustomVJPPrimal
+                    else "."
+                )
+            )
+    return leaves
+
+
+def _eval_rule(interp, args, params):
+    call = params["call"]
+    out = _run_at(interp, call.run, call.cv.fun, [_lift(a, interp) for a in args])
+    leaves = _flat_output(call, out, "fun")
+    return leaves if interp is not RAW else [to_raw(x)[0] for x in leaves]
+
+
+def _lift(x, interp):
+    if interp is RAW and not isinstance(x, Array):
+        raw, weak = to_raw(x)
+        return Array(raw, weak)
+    return x
+
+
+def _vjp_rule(interp, args, params):
+    call = params["call"]
+    cv = call.cv
+    perturbed = [interp.own(a) for a in args]
+    if not any(perturbed):
+        return _guard_closure(cv, interp, interp.parent.process, custom_vjp_call_p, args, params)
+    user = interp.user_level()
+    vals = [interp.to_parent(a) for a in args]
+    fwd_args = (
+        [CustomVJPPrimal(v, p) for v, p in zip(vals, perturbed, strict=True)]
+        if cv.symbolic_zeros
+        else vals
+    )
+    pair = _guard_closure(cv, interp, _run_at, user, call.run, cv.fwd, fwd_args)
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise TypeError(
+            f"Custom VJP fwd rule {_name(cv.fwd)} for function {cv.__name__} must produce a pair "
+            f"(list or tuple of length two) where the first element represents the primal output "
+            f"(equal to the output of the custom_vjp-decorated function {cv.__name__}) and the "
+            f"second element represents residuals (i.e. values stored from the forward pass for "
+            f"use on the backward pass), but instead of a pair the fwd rule {_name(cv.fwd)} "
+            f"produced {pair!r}."
+        )
+    out, res = pair
+    out_leaves = _flat_output(call, out, f"fwd rule {_name(cv.fwd)}")
+    _check_residuals(cv, res)
+    outs, weaks, traced = [], [], []
+    for o in out_leaves:
+        value = interp.primal(o) if interp.raw else o
+        if interp.raw and type(o) in (int, float, complex):
+            value = to_raw(o)[0]
+        dtype = value.dtype
+        if dtype.kind in "fc":
+            traced.append(len(outs))
+            outs.append(value)
+            weaks.append(o.weak_type if isinstance(o, Array) else type(o) is not bool)
+        else:
+            traced.append(None)
+    in_avals = [aval_of(v) for v in vals]
+    data = (call, res, out_leaves, traced, in_avals, tuple(perturbed))
+    inputs = tuple(a._idx if p else -1 for a, p in zip(args, perturbed, strict=True))
+    tracers = interp.record(_bwd_entry, inputs, data, outs, weaks) if outs else []
+    return [
+        tracers[k] if k is not None else interp.to_parent(o)
+        for k, o in zip(traced, out_leaves, strict=True)
+    ]
+
+
+def _guard_closure(cv, interp, fn, *args):
+    """Run ``fn``; turn a leaked tracer of an active transformation into a clear error."""
+    try:
+        return fn(*args)
+    except UnexpectedTracerError as e:
+        tracer = getattr(e, "tracer", None)
+        if isinstance(tracer, Tracer) and tracer._interp.active:
+            raise CustomVJPException(
+                f"Detected differentiation of the custom_vjp function {cv.__name__} with respect "
+                f"to a closed-over value {tracer.aval.str_short()}. That isn't supported: the "
+                f"custom rule has no way to return a cotangent for it. Pass the closed-over value "
+                f"into {cv.__name__} as an argument, and return its cotangent from bwd (or use "
+                f"pullback.closure_convert once available)."
+            ) from None
+        raise
+
+
+def _check_residuals(cv, res):
+    for path, leaf in tree_flatten_with_path(res)[0]:
+        if not is_valid_leaf(leaf):
+            hint = (
+                " Unwrap CustomVJPPrimal arguments with .value (or "
+                "custom_vjp_primal_tree_values) before storing them."
+                if type(leaf) is CustomVJPPrimal
+                else " Pass non-array data through nondiff_argnums or a closure instead."
+            )
+            raise TypeError(
+                f"Custom VJP fwd rule {_name(cv.fwd)} of {cv.__name__}: residual "
+                f"{keystr(path) or '(the whole residual)'} is {leaf!r} of type {type(leaf)}, "
+                f"which is not a valid JAX type.{hint}"
+            )
+
+
+def _bwd_entry(ct, call, res, out_leaves, traced, in_avals, perturbed):
+    """The tape rule: call ``bwd`` with the output cotangent, check and convert its result."""
+    cv = call.cv
+    base = state.interp
+    if type(ct) is not tuple:
+        ct = (ct,)
+    ct_leaves = []
+    for k, o in zip(traced, out_leaves, strict=True):
+        c = ct[k] if k is not None else None
+        if c is None:
+            zero_aval = SymbolicZero.from_primal_value(o)
+            c = (
+                zero_aval
+                if cv.symbolic_zeros
+                else Array(np.zeros(zero_aval.shape, zero_aval.dtype), False)
+            )
+        else:
+            c = _lift(c, base)
+        ct_leaves.append(c)
+    ct_tree = tree_unflatten(call.out_tree, ct_leaves)
+    nondiff = [v for _, v in call.nondiff]
+    result = _run_at(base, cv.bwd, *nondiff, res, ct_tree)
+    leaf_cts = _check_bwd_output(call, result, in_avals)
+    out = []
+    for c, aval, p in zip(leaf_cts, in_avals, perturbed, strict=True):
+        if c is None or not p:
+            out.append(None)
+            continue
+        out.append(c._value if base is RAW and type(c) is Array else c)
+    return tuple(out)
+
+
+def _check_bwd_output(call, result, in_avals):
+    """Validate ``bwd``'s result against the differentiable arguments; return flat leaf cts."""
+    cv = call.cv
+    sig = cv._signature
+    bwd = _name(cv.bwd)
+    n = len(call.diff_pos)
+    if isinstance(result, list):
+        result = tuple(result)
+    if not isinstance(result, tuple) or type(result) is not tuple or len(result) != n:
+        got = (
+            f"a {type(result).__name__} of length {len(result)}"
+            if isinstance(result, (tuple, list))
+            else f"{type(result).__name__} {optree.tree_structure(result, namespace='pullback')}"
+        )
+        names = ", ".join(sig.arg_name(i) for i in call.diff_pos)
+        raise TypeError(
+            f"Custom VJP bwd rule {bwd} of {cv.__name__} must produce a tuple with one cotangent "
+            f"per differentiable argument ({n}: {names}; nondiff arguments get none), using None "
+            f"for a zero cotangent, but got {got}. The primal input structure is "
+            f"{call.in_tree}."
+        )
+    primal_args = tree_unflatten(call.in_tree, [_AvalLeaf(a) for a in in_avals])
+    flat = []
+    for pos, arg, entry in zip(call.diff_pos, primal_args, result, strict=True):
+        _match(cv, sig.arg_name(pos), arg, entry, (), flat)
+    return flat
+
+
+class _AvalLeaf:
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+
+def _match(cv, argname, primal, ct, path, out):
+    """Append to ``out`` one checked cotangent (or None) per leaf of ``primal``."""
+    if type(primal) is _AvalLeaf:
+        out.append(_check_leaf(cv, argname, path, primal.aval, ct))
+        return
+    children, meta, entries, _ = optree.tree_flatten_one_level(primal, namespace="pullback")
+    if ct is None:
+        for child in children:
+            _match(cv, argname, child, None, path, out)
+        return
+    ct_children = None
+    if type(ct) is type(primal):
+        ct_children, ct_meta, _, _ = optree.tree_flatten_one_level(ct, namespace="pullback")
+        if ct_meta != meta or len(ct_children) != len(children):
+            ct_children = None
+    if ct_children is None:
+        raise TypeError(
+            f"Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__}: the cotangent for argument "
+            f"{argname!r}{' at ' + keystr(path) if path else ''} must have the argument's pytree "
+            f"structure {optree.tree_structure(_to_stars(primal), namespace='pullback')} (None "
+            f"allowed for any subtree), but got "
+            f"{optree.tree_structure(ct, none_is_leaf=True, namespace='pullback')}."
+        )
+    for entry, child, ct_child in zip(entries, children, ct_children, strict=True):
+        _match(cv, argname, child, ct_child, path + (_key(primal, entry),), out)
+
+
+def _to_stars(tree):
+    return tree_map(lambda _: 0, tree, is_leaf=lambda x: type(x) is _AvalLeaf)
+
+
+def _key(node, entry):
+    if isinstance(node, dict):
+        return DictKey(entry)
+    if isinstance(node, (tuple, list)) and not hasattr(node, "_fields"):
+        return SequenceKey(entry)
+    if hasattr(node, "_fields"):
+        return GetAttrKey(node._fields[entry] if isinstance(entry, int) else entry)
+    return GetAttrKey(entry) if isinstance(entry, str) else SequenceKey(entry)
+
+
+def _check_leaf(cv, argname, path, aval, ct):
+    where = f"{argname!r}" + (f", leaf {keystr(path)}" if path else "")
+    rule = f"Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__}: argument {where}"
+    if ct is None:
+        return None
+    expected = _dtypes.tangent_dtype(aval.dtype)
+    if type(ct) is SymbolicZero:
+        if ct.shape != aval.shape or ct.dtype != expected:
+            raise ValueError(
+                f"{rule}: produced a SymbolicZero of type "
+                f"{_dtypes.type_str(ct.shape, ct.dtype)}, which does not match the input type "
+                f"{_dtypes.type_str(aval.shape, aval.dtype)}. Consider just returning None "
+                f"here instead of a SymbolicZero object."
+            )
+        return None
+    if expected == _dtypes.float0:
+        warnings.warn(
+            f"{rule}: the argument has integer/boolean dtype {aval.dtype}, so its cotangent is "
+            f"always a float0 zero; the value bwd returned ({_describe(ct)}) is ignored. Return "
+            f"None for it.",
+            stacklevel=2,
+        )
+        return None
+    if not is_valid_leaf(ct):
+        raise TypeError(
+            f"{rule}: the cotangent {ct!r} of type {type(ct)} is not a valid JAX type; return an "
+            f"array of type {aval.str_short()} or None."
+        )
+    shape, dtype = _shape_dtype(ct)
+    if tuple(shape) != aval.shape:
+        raise ValueError(
+            f"{rule}: got {_dtypes.type_str(shape, dtype)}, expected "
+            f"{_dtypes.type_str(aval.shape, expected)} (the argument's type). The shapes do not "
+            f"match; cotangents must have the argument's exact shape (they are never broadcast "
+            f"or summed for you)."
+        )
+    if dtype.kind not in "fc" or (dtype.kind == "c" and expected.kind != "c"):
+        raise TypeError(
+            f"{rule}: got {_dtypes.type_str(shape, dtype)}, expected "
+            f"{_dtypes.type_str(aval.shape, expected)}. A {dtype.name} cotangent is not valid for "
+            f"a {aval.dtype.name} argument; return a floating-point array (or None for zero)."
+        )
+    if dtype != expected or not isinstance(ct, Array):
+        ct = convert_element_type(ct, expected, aval.weak_type)
+    return ct
+
+
+def _shape_dtype(x):
+    if isinstance(x, Array):
+        return x.shape, x.dtype
+    raw, _ = to_raw(x)
+    return np.shape(raw), raw.dtype
+
+
+def _describe(x):
+    try:
+        shape, dtype = _shape_dtype(x)
+        return _dtypes.type_str(shape, dtype)
+    except TypeError:
+        return repr(x)
+
+
+custom_vjp_call_p.rules["eval"] = _eval_rule
+custom_vjp_call_p.rules["vjp"] = _vjp_rule
+
+
+# -- custom_gradient ------------------------------------------------------------------------------
+
+
+class _VJPFn:
+    """A ``custom_gradient`` vjp function carried as a residual (an opaque pytree node)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+register_pytree_node(_VJPFn, lambda v: ((), v.fn), lambda fn, _: _VJPFn(fn))
+
+
+def custom_gradient(fun):
+    """Define a function and its VJP together: ``fun(*args) -> (out, vjp_fn)``.
+
+    >>> import pullback as jax
+    >>> @jax.custom_gradient
+    ... def f(x):
+    ...     return x ** 2, lambda g: (g * x,)
+    >>> jax.grad(f)(3.0)
+    Array(3., dtype=float32, weak_type=True)
+    """
+
+    # Positional arguments are differentiable; keyword arguments are passed through as
+    # non-differentiable keyword-only values (so no functools.wraps: the signature must stay
+    # (*args, **kwargs)).
+    def primal(*args, **kwargs):
+        return fun(*args, **kwargs)[0]
+
+    primal.__name__ = _name(fun)
+    primal.__qualname__ = getattr(fun, "__qualname__", primal.__name__)
+    primal.__doc__ = fun.__doc__
+
+    def fwd(*args, **kwargs):
+        out, vjp_fn = fun(*args, **kwargs)
+        return out, (_VJPFn(vjp_fn), len(args))
+
+    def bwd(res, g):
+        vjp_fn, nargs = res
+        cts = vjp_fn.fn(g)
+        if nargs == 1 and not isinstance(cts, (tuple, list)):
+            cts = (cts,)
+        return tuple(cts)
+
+    wrapped = custom_vjp(primal)
+    wrapped.defvjp(fwd, bwd)
+    return wrapped

@@ -1,0 +1,19 @@
+"""``pullback.custom_derivatives``: user-defined derivative rules."""
+
+from pullback._hop.custom_vjp import (
+    CustomVJPException,
+    CustomVJPPrimal,
+    SymbolicZero,
+    custom_gradient,
+    custom_vjp,
+    custom_vjp_primal_tree_values,
+)
+
+__all__ = [
+    "CustomVJPException",
+    "CustomVJPPrimal",
+    "SymbolicZero",
+    "custom_gradient",
+    "custom_vjp",
+    "custom_vjp_primal_tree_values",
+]

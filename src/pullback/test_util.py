@@ -1,0 +1,109 @@
+"""``check_grads``: derivatives checked against float64 central differences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback import _api
+from pullback._config import enable_x64
+from pullback._core import Array
+from pullback.tree_util import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_leaves,
+    tree_map,
+    tree_unflatten,
+)
+
+__all__ = ["check_grads"]
+
+
+def _as64(x):
+    value = np.asarray(x)
+    if value.dtype.kind == "f":
+        value = value.astype(np.float64)
+    elif value.dtype.kind == "c":
+        value = value.astype(np.complex128)
+    return Array(value, False)
+
+
+def _dot(a, b):
+    return float(np.real(np.vdot(np.asarray(b, np.complex128), np.asarray(a, np.complex128))))
+
+
+def check_grads(f, args, order, modes=("rev",), atol=None, rtol=None, eps=None):
+    """Check reverse-mode derivatives of ``f`` at ``args`` up to ``order`` (1 or 2).
+
+    Inputs are converted to float64 and every directional derivative is compared with a
+    central difference; a mismatch raises ``AssertionError`` naming the argument and leaf path.
+    Only ``"rev"`` is supported until forward mode lands.
+
+    >>> import pullback.numpy as jnp
+    >>> from pullback.test_util import check_grads
+    >>> check_grads(jnp.sin, (0.5,), order=2)
+    """
+    modes = tuple(modes)
+    unknown = [m for m in modes if m != "rev"]
+    if unknown:
+        raise NotImplementedError(
+            f"check_grads: modes {unknown} are not available yet; pullback checks reverse mode "
+            f"(modes=('rev',)) until forward mode lands."
+        )
+    if order not in (1, 2):
+        raise ValueError(f"check_grads: order must be 1 or 2, got {order}.")
+    eps = 1e-4 if eps is None else eps
+    atol = 1e-4 if atol is None else atol
+    rtol = 1e-4 if rtol is None else rtol
+    rng = np.random.default_rng(0)
+    with enable_x64():
+        args64 = tree_map(_as64, tuple(args))
+        _check_rev(f, args64, 1, order, atol, rtol, eps, rng, getattr(f, "__name__", repr(f)))
+
+
+def _random_like(x, rng):
+    value = np.asarray(x)
+    if value.dtype.kind not in "fc":
+        return None
+    out = rng.standard_normal(value.shape)
+    if value.dtype.kind == "c":
+        out = out + 1j * rng.standard_normal(value.shape)
+    return Array(out.astype(value.dtype), False)
+
+
+def _check_rev(f, args, level, order, atol, rtol, eps, rng, name):
+    """Compare ``<ct, J v>`` from the VJP with central differences, one input leaf at a time."""
+    out, f_vjp = _api.vjp(f, *args)
+    ct = tree_map(lambda o: _random_like(o, rng), out)
+    if any(c is None for c in tree_leaves(ct, is_leaf=lambda c: c is None)):
+        raise TypeError(f"check_grads: {name} has non-float outputs; only float outputs checked.")
+    ct_leaves = tree_leaves(f_vjp(ct))
+    leaves, in_tree = tree_flatten(args)
+    paths = [path for path, _ in tree_flatten_with_path(args)[0]]
+    for k, (path, leaf) in enumerate(zip(paths, leaves, strict=True)):
+        direction = _random_like(leaf, rng)
+        if direction is None:
+            continue
+
+        def along(t, k=k, direction=direction):
+            moved = list(leaves)
+            moved[k] = Array(np.asarray(leaf) + t * np.asarray(direction), False)
+            y = f(*tree_unflatten(in_tree, moved))
+            return sum(_dot(a, b) for a, b in zip(tree_leaves(y), tree_leaves(ct), strict=True))
+
+        numeric = (along(eps) - along(-eps)) / (2 * eps)
+        analytic = _dot(ct_leaves[k], direction)
+        if not np.isclose(analytic, numeric, atol=atol, rtol=rtol):
+            leaf_path = keystr(path[1:])
+            raise AssertionError(
+                f"check_grads: reverse-mode derivative of {name} (order {level}) w.r.t. argument "
+                f"{keystr(path[:1])[1:-1]}{', leaf ' + leaf_path if leaf_path else ''} disagrees "
+                f"with central differences: VJP gives {analytic:.8g}, finite differences give "
+                f"{numeric:.8g} (atol={atol}, rtol={rtol}, eps={eps})."
+            )
+    if level < order:
+
+        def first_order(*xs):
+            return _api.vjp(f, *xs)[1](ct)
+
+        _check_rev(first_order, args, level + 1, order, atol, rtol, eps, rng, f"vjp({name})")
