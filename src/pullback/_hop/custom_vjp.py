@@ -45,6 +45,7 @@ from pullback.tree_util import (
     register_pytree_node,
     tree_flatten,
     tree_flatten_with_path,
+    tree_leaves,
     tree_map,
     tree_unflatten,
 )
@@ -359,10 +360,22 @@ def _run_at(level, fn, *args):
         state.interp = saved
 
 
+_LEAF_TYPES = frozenset({Array, VJPTracer, np.ndarray, float, int, bool, complex})
+
+
+def _all_valid(leaves):
+    for leaf in leaves:
+        if type(leaf) not in _LEAF_TYPES and not is_valid_leaf(leaf):
+            return False
+    return True
+
+
 def _flat_output(call, out, rule):
     leaves, tree = tree_flatten(out)
     if call.out_tree is None:
         call.out_tree = tree
+    if _all_valid(leaves):
+        return leaves
     for path, leaf in tree_flatten_with_path(out)[0]:
         if not is_valid_leaf(leaf):
             raise TypeError(
@@ -430,8 +443,7 @@ def _vjp_rule(interp, args, params):
             weaks.append(o.weak_type if isinstance(o, Array) else type(o) is not bool)
         else:
             traced.append(None)
-    in_avals = [aval_of(v) for v in vals]
-    data = (call, res, out_leaves, traced, in_avals, tuple(perturbed))
+    data = (call, res, out_leaves, traced, vals, tuple(perturbed))
     inputs = tuple(a._idx if p else -1 for a, p in zip(args, perturbed, strict=True))
     tracers = interp.record(_bwd_entry, inputs, data, outs, weaks) if outs else []
     return [
@@ -458,6 +470,8 @@ def _guard_closure(cv, interp, fn, *args):
 
 
 def _check_residuals(cv, res):
+    if _all_valid(tree_leaves(res)):
+        return
     for path, leaf in tree_flatten_with_path(res)[0]:
         if not is_valid_leaf(leaf):
             hint = (
@@ -473,7 +487,7 @@ def _check_residuals(cv, res):
             )
 
 
-def _bwd_entry(ct, call, res, out_leaves, traced, in_avals, perturbed):
+def _bwd_entry(ct, call, res, out_leaves, traced, vals, perturbed):
     """The tape rule: call ``bwd`` with the output cotangent, check and convert its result."""
     cv = call.cv
     base = state.interp
@@ -495,9 +509,9 @@ def _bwd_entry(ct, call, res, out_leaves, traced, in_avals, perturbed):
     ct_tree = tree_unflatten(call.out_tree, ct_leaves)
     nondiff = [v for _, v in call.nondiff]
     result = _run_at(base, cv.bwd, *nondiff, res, ct_tree)
-    leaf_cts = _check_bwd_output(call, result, in_avals)
+    leaf_cts = _check_bwd_output(call, result, vals)
     out = []
-    for c, aval, p in zip(leaf_cts, in_avals, perturbed, strict=True):
+    for c, p in zip(leaf_cts, perturbed, strict=True):
         if c is None or not p:
             out.append(None)
             continue
@@ -505,15 +519,14 @@ def _bwd_entry(ct, call, res, out_leaves, traced, in_avals, perturbed):
     return tuple(out)
 
 
-def _check_bwd_output(call, result, in_avals):
+def _check_bwd_output(call, result, vals):
     """Validate ``bwd``'s result against the differentiable arguments; return flat leaf cts."""
     cv = call.cv
     sig = cv._signature
-    bwd = _name(cv.bwd)
     n = len(call.diff_pos)
-    if isinstance(result, list):
+    if type(result) is list:
         result = tuple(result)
-    if not isinstance(result, tuple) or type(result) is not tuple or len(result) != n:
+    if type(result) is not tuple or len(result) != n:
         got = (
             f"a {type(result).__name__} of length {len(result)}"
             if isinstance(result, (tuple, list))
@@ -521,16 +534,36 @@ def _check_bwd_output(call, result, in_avals):
         )
         names = ", ".join(sig.arg_name(i) for i in call.diff_pos)
         raise TypeError(
-            f"Custom VJP bwd rule {bwd} of {cv.__name__} must produce a tuple with one cotangent "
-            f"per differentiable argument ({n}: {names}; nondiff arguments get none), using None "
-            f"for a zero cotangent, but got {got}. The primal input structure is "
+            f"Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__} must produce a tuple with one "
+            f"cotangent per differentiable argument ({n}: {names}; nondiff arguments get none), "
+            f"using None for a zero cotangent, but got {got}. The primal input structure is "
             f"{call.in_tree}."
         )
-    primal_args = tree_unflatten(call.in_tree, [_AvalLeaf(a) for a in in_avals])
+    if call.in_tree == _flat_tuple_treedef(n):
+        # every differentiable argument is a single array: the common case, checked inline
+        flat = []
+        for pos, val, entry in zip(call.diff_pos, vals, result, strict=True):
+            if (
+                type(entry) is Array
+                and type(val) is Array
+                and entry.dtype is val.dtype
+                and entry.shape == val.shape
+                and entry.dtype.kind in "fc"
+            ):
+                flat.append(entry)
+            else:
+                flat.append(_check_leaf(cv, sig.arg_name(pos), (), aval_of(val), entry))
+        return flat
+    primal_args = tree_unflatten(call.in_tree, [_AvalLeaf(aval_of(v)) for v in vals])
     flat = []
     for pos, arg, entry in zip(call.diff_pos, primal_args, result, strict=True):
         _match(cv, sig.arg_name(pos), arg, entry, (), flat)
     return flat
+
+
+@functools.cache
+def _flat_tuple_treedef(n):
+    return tree_flatten((0,) * n)[1]
 
 
 class _AvalLeaf:
