@@ -352,9 +352,7 @@ def test_invalid_residual(bad):
         jax.grad(f)(1.0)
 
 
-@pytest.mark.parametrize(
-    "res", [None, (), {}, 1, 2.5, True, np.ones(3), [1.0, 2.0], {"a": (1, 2)}]
-)
+@pytest.mark.parametrize("res", [None, (), {}, 1, 2.5, True, np.ones(3), [1.0, 2.0], {"a": (1, 2)}])
 def test_permitted_residuals_reach_bwd_unchanged(res):
     seen = []
     f = jax.custom_vjp(lambda x: jnp.sin(x))
@@ -383,9 +381,7 @@ def test_vjp_closure_as_residual():
 
 def test_dict_pytree():
     f = jax.custom_vjp(lambda d: {"b": jnp.sin(d["a"])})
-    f.defvjp(
-        lambda d: (f(d), {"r": jnp.cos(d["a"])}), lambda r, g: ({"a": 2 * r["r"] * g["b"]},)
-    )
+    f.defvjp(lambda d: (f(d), {"r": jnp.cos(d["a"])}), lambda r, g: ({"a": 2 * r["r"] * g["b"]},))
     g = jax.grad(lambda x: f(x)["b"])({"a": 3.0})
     assert list(g) == ["a"]
     close(g["a"], -1.979985)

@@ -147,11 +147,7 @@ class _Signature:
         except (TypeError, ValueError):
             self.sig = None
         params = list(self.sig.parameters.values()) if self.sig else []
-        positional = [
-            p
-            for p in params
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self.n_positional = len(positional)
         self.param_names = [p.name for p in positional]
         self.varargs_at = next(
@@ -289,11 +285,34 @@ def _call(cv, *args, bound_self=None, **kwargs):
         nondiff = ()
         diff = args
         diff_pos = tuple(range(len(args)))
-    _check_static(cv, nondiff, kwonly)
-    leaves, in_tree = tree_flatten(diff)
+    if nondiff or kwonly:
+        _check_static(cv, nondiff, kwonly)
+    leaves, in_tree = _flatten(diff)
     call = _Call(cv, nondiff, diff_pos, kwonly, in_tree, len(args))
-    out = state.interp.process(custom_vjp_call_p, tuple(leaves), {"call": call})
-    return tree_unflatten(call.out_tree, out)
+    out = state.interp.process(custom_vjp_call_p, leaves, {"call": call})
+    return _unflatten(call.out_tree, out)
+
+
+# Most calls pass and return single arrays; these skip optree for them.
+_LEAF_TYPES = frozenset({Array, VJPTracer, np.ndarray, float, int, bool, complex})
+_LEAF_TREEDEF = tree_flatten(0)[1]
+
+
+def _flatten(tree):
+    if type(tree) is tuple:
+        for x in tree:
+            if type(x) not in _LEAF_TYPES:
+                return tree_flatten(tree)
+        return list(tree), _flat_tuple_treedef(len(tree))
+    if type(tree) in _LEAF_TYPES:
+        return [tree], _LEAF_TREEDEF
+    return tree_flatten(tree)
+
+
+def _unflatten(treedef, leaves):
+    if treedef is _LEAF_TREEDEF:
+        return leaves[0]
+    return tree_unflatten(treedef, leaves)
 
 
 def _check_static(cv, nondiff, kwonly):
@@ -328,7 +347,11 @@ class _Call:
         self.out_tree = None
 
     def full_args(self, leaves):
-        diff = tree_unflatten(self.in_tree, leaves)
+        diff = (
+            leaves
+            if self.in_tree is _flat_tuple_treedef(len(leaves))
+            else (tree_unflatten(self.in_tree, leaves))
+        )
         if not self.nondiff:
             return diff
         args = [None] * self.nargs
@@ -360,9 +383,6 @@ def _run_at(level, fn, *args):
         state.interp = saved
 
 
-_LEAF_TYPES = frozenset({Array, VJPTracer, np.ndarray, float, int, bool, complex})
-
-
 def _all_valid(leaves):
     for leaf in leaves:
         if type(leaf) not in _LEAF_TYPES and not is_valid_leaf(leaf):
@@ -370,14 +390,15 @@ def _all_valid(leaves):
     return True
 
 
-def _flat_output(call, out, rule):
-    leaves, tree = tree_flatten(out)
+def _flat_output(call, out, rule_fn):
+    leaves, tree = _flatten(out)
     if call.out_tree is None:
         call.out_tree = tree
     if _all_valid(leaves):
         return leaves
     for path, leaf in tree_flatten_with_path(out)[0]:
         if not is_valid_leaf(leaf):
+            rule = "fun" if rule_fn is call.cv.fun else f"fwd rule {_name(rule_fn)}"
             raise TypeError(
                 f"{rule} of custom_vjp function {call.cv.__name__} returned an output containing "
                 f"{leaf!r} of type {type(leaf)} at {keystr(path) or 'the top level'}, which is not "
@@ -394,7 +415,7 @@ def _flat_output(call, out, rule):
 def _eval_rule(interp, args, params):
     call = params["call"]
     out = _run_at(interp, call.run, call.cv.fun, [_lift(a, interp) for a in args])
-    leaves = _flat_output(call, out, "fun")
+    leaves = _flat_output(call, out, call.cv.fun)
     return leaves if interp is not RAW else [to_raw(x)[0] for x in leaves]
 
 
@@ -408,8 +429,9 @@ def _lift(x, interp):
 def _vjp_rule(interp, args, params):
     call = params["call"]
     cv = call.cv
-    perturbed = [interp.own(a) for a in args]
-    if not any(perturbed):
+    own = interp.own
+    perturbed = [own(a) for a in args]
+    if True not in perturbed:
         return _guard_closure(cv, interp, interp.parent.process, custom_vjp_call_p, args, params)
     user = interp.user_level()
     vals = [interp.to_parent(a) for a in args]
@@ -429,7 +451,7 @@ def _vjp_rule(interp, args, params):
             f"produced {pair!r}."
         )
     out, res = pair
-    out_leaves = _flat_output(call, out, f"fwd rule {_name(cv.fwd)}")
+    out_leaves = _flat_output(call, out, cv.fwd)
     _check_residuals(cv, res)
     outs, weaks, traced = [], [], []
     for o in out_leaves:
@@ -506,7 +528,7 @@ def _bwd_entry(ct, call, res, out_leaves, traced, vals, perturbed):
         else:
             c = _lift(c, base)
         ct_leaves.append(c)
-    ct_tree = tree_unflatten(call.out_tree, ct_leaves)
+    ct_tree = _unflatten(call.out_tree, ct_leaves)
     nondiff = [v for _, v in call.nondiff]
     result = _run_at(base, cv.bwd, *nondiff, res, ct_tree)
     leaf_cts = _check_bwd_output(call, result, vals)

@@ -23,6 +23,8 @@ from pullback import _dtypes
 from pullback._core import EVAL, RAW, Array, Interpreter, Tracer, state, to_raw
 from pullback._ops._base import weak_of
 
+_SCALARS = frozenset({int, float, complex})
+
 
 class VJPTracer(Tracer):
     __slots__ = ("_idx",)
@@ -119,10 +121,19 @@ class VJPInterp(Interpreter):
         oy = type(y) is VJPTracer and y._interp is self
         if not (ox or oy) or prim.vjp is None:
             return self.process(prim, (x, y), {})
-        vx = x._value if ox else self.primal(x)
-        vy = y._value if oy else self.primal(y)
+        if ox:
+            vx = x._value
+            weak = x._weak
+        else:
+            vx = x if type(x) in _SCALARS else self.primal(x)
+            weak = weak_of(x)
+        if oy:
+            vy = y._value
+            weak = weak and y._weak
+        else:
+            vy = y if type(y) in _SCALARS else self.primal(y)
+            weak = weak and weak_of(y)
         out = prim.impl(vx, vy) if self.raw else self.parent.process2(prim, vx, vy)
-        weak = (x._weak if ox else weak_of(x)) and (y._weak if oy else weak_of(y))
         tape = self.tape
         t = VJPTracer(out, weak, self, len(tape))
         if ox and oy:

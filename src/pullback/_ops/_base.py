@@ -133,11 +133,18 @@ def unary(name, np_fn, d=None, *, vjp=None, inexact=True, differentiable=True, k
 
     def fn(x):
         interp = state.interp
+        tx = type(x)
         if interp is EVAL:
-            if type(x) is Array and x._value.dtype.kind in ok:
-                return Array(np_fn(x._value), x._weak)
-        elif interp is RAW and _is_raw(x) and x.dtype.kind in ok:
-            return np_fn(x)
+            if tx is Array:
+                v = x._value
+                if v.dtype.kind in ok:
+                    return Array(np_fn(v), x._weak)
+        elif interp is RAW:
+            if (tx is np.ndarray or tx in _NP_SCALAR_TYPES) and x.dtype.kind in ok:
+                return np_fn(x)
+        elif isinstance(x, Array) and x._value.dtype.kind in ok:
+            # every Array and tracer keeps a value with .dtype in ``_value``
+            return interp.process1(prim, x)
         if inexact:
             x = _to_inexact(x, name)
         elif kinds is not None and dtype_of(x).kind not in kinds:
@@ -227,14 +234,14 @@ def binary(
                 return np_fn(x, y)
         # transformed values that need no promotion go straight to the interpreter
         elif ty is float or ty is int:
-            if isinstance(x, Array) and x.dtype.kind == "f":
+            if isinstance(x, Array) and x._value.dtype.kind == "f":
                 return interp.process2(prim, x, y)
         elif tx is float or tx is int:
-            if isinstance(y, Array) and y.dtype.kind == "f":
+            if isinstance(y, Array) and y._value.dtype.kind == "f":
                 return interp.process2(prim, x, y)
         elif isinstance(x, Array) and isinstance(y, Array):
-            dtype = x.dtype
-            if dtype is y.dtype and dtype.kind == "f":
+            dtype = x._value.dtype
+            if dtype is y._value.dtype and dtype.kind == "f":
                 return interp.process2(prim, x, y)
         x, y, dtype, _ = _promote_pair(x, y, name)
         if dtype.kind not in kinds:
