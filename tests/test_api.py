@@ -15,7 +15,7 @@ def close(a, b, tol=1e-6):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
 
 
-# -- grad and friends -------------------------------------------------------------------------------
+# -- grad and friends -----------------------------------------------------------------------------
 
 
 def test_grad_argnums_int_and_tuple():
@@ -39,8 +39,11 @@ def test_grad_pytree_input():
 
 
 def test_grad_non_scalar_output():
-    with pytest.raises(TypeError, match=r"Gradient only defined for scalar-output functions. "
-                       r"Output had shape: \(3,\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"Gradient only defined for scalar-output functions. "
+        r"Output had shape: \(3,\)",
+    ):
         jax.grad(lambda x: x * 2)(jnp.ones(3))
 
 
@@ -157,7 +160,7 @@ def test_config_update_x64():
     assert jnp.asarray(np.ones(2)).dtype == np.float32
 
 
-# -- check_grads ------------------------------------------------------------------------------------
+# -- check_grads ----------------------------------------------------------------------------------
 
 
 def test_check_grads_passes_on_correct_rules():
@@ -185,7 +188,7 @@ def test_check_grads_modes():
         check_grads(jnp.sin, (1.0,), order=1, modes=("fwd",))
 
 
-# -- Array ------------------------------------------------------------------------------------------
+# -- Array ----------------------------------------------------------------------------------------
 
 
 def test_array_repr_and_str():

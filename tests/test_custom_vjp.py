@@ -568,7 +568,7 @@ def test_python_control_flow_eagerly():
     close(g, 3.0)
 
 
-# -- higher order and closures ------------------------------------------------------------------------
+# -- higher order and closures --------------------------------------------------------------------
 
 
 def test_second_order_through_residuals():
@@ -683,7 +683,7 @@ def test_bwd_calls_another_custom_vjp():
     close(jax.grad(jax.grad(cube))(2.0), 12.0)
 
 
-# -- zeros and cotangent delivery -------------------------------------------------------------------
+# -- zeros and cotangent delivery -----------------------------------------------------------------
 
 
 def test_materialised_zero_cotangent():

@@ -1,9 +1,42 @@
 """pullback: JAX's function transformations, with custom derivative rules at their centre,
 in pure Python on NumPy."""
 
-from pullback import dtypes, numpy, tree, tree_util
-from pullback import custom_derivatives
+from pullback import (
+    custom_derivatives,
+    dtypes,
+    errors,
+    experimental,
+    lax,
+    numpy,
+    test_util,
+    tree,
+    tree_util,
+)
 from pullback._api import grad, stop_gradient, value_and_grad, vjp
 from pullback._config import config, disable_x64, enable_x64
 from pullback._core import Array
 from pullback.custom_derivatives import custom_gradient, custom_vjp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array",
+    "config",
+    "custom_derivatives",
+    "custom_gradient",
+    "custom_vjp",
+    "disable_x64",
+    "dtypes",
+    "enable_x64",
+    "errors",
+    "experimental",
+    "grad",
+    "lax",
+    "numpy",
+    "stop_gradient",
+    "test_util",
+    "tree",
+    "tree_util",
+    "value_and_grad",
+    "vjp",
+]

@@ -15,6 +15,7 @@ from pullback.tree_util import (
     register_pytree_node,
     tree_flatten,
     tree_flatten_with_path,
+    tree_leaves,
     tree_map,
     tree_unflatten,
 )
@@ -25,6 +26,8 @@ def _fun_name(fun):
 
 
 def _check_leaves(tree, what):
+    if all(map(is_valid_leaf, tree_leaves(tree))):
+        return
     for path, leaf in tree_flatten_with_path(tree)[0]:
         if not is_valid_leaf(leaf):
             where = f" at {what}{keystr(path)}" if path else f" ({what})"
@@ -196,9 +199,10 @@ def _argnums_tuple(fun, argnums, nargs, who):
 def _check_inputs_inexact(dyn, allow_int, who):
     if allow_int:
         return
-    for path, leaf in tree_flatten_with_path(dyn)[0]:
+    for k, leaf in enumerate(tree_leaves(dyn)):
         dtype = leaf.dtype if isinstance(leaf, Array) else to_raw(leaf)[0].dtype
         if dtype.kind not in "fc":
+            path = tree_flatten_with_path(dyn)[0][k][0]
             raise TypeError(
                 f"{who} requires real- or complex-valued inputs (input dtype that is a sub-dtype "
                 f"of np.inexact), but got {dtype.name} at argument{keystr(path)}. If you want to "
@@ -221,7 +225,6 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
     def value_and_grad_f(*args, **kwargs):
         single, nums = _argnums_tuple(fun, argnums, len(args), who)
         dyn = tuple(args[i] for i in nums)
-        _check_leaves(dyn, "argument")
         _check_inputs_inexact(dyn, allow_int, who)
 
         def f_dyn(*dyn_args):

@@ -138,13 +138,22 @@ class Array:
 
     def __repr__(self):
         value = np.asarray(self._value)
-        dtype = "float0" if value.dtype == _dtypes.float0 else value.dtype.name
-        suffix = f", dtype={dtype}" + (", weak_type=True" if self._weak else "") + ")"
-        if value.size == 0 and value.shape != (0,):
-            body = f"[], shape={value.shape}"
+        if value.dtype == _dtypes.float0:
+            dtype_str, value = "dtype=float0", np.zeros(value.shape, np.int8)
         else:
-            body = np.array2string(value, prefix="Array(", suffix=suffix, separator=", ")
-        return f"Array({body}{suffix}"
+            dtype_str = f"dtype={value.dtype.name}"
+        if self._weak:
+            dtype_str += ", weak_type=True"
+        if value.size == 0 and value.shape != (0,):
+            return f"Array([], shape={value.shape}, {dtype_str})"
+        # laid out as JAX does: the dtype goes on the last line, padded when that line is full
+        width = np.get_printoptions()["linewidth"]
+        body = np.array2string(
+            value, prefix="Array(", suffix=",", separator=", ", max_line_width=width
+        )
+        last_line = len(body) - body.rfind("\n") + 1
+        sep = " " * len("Array(") if last_line + len(dtype_str) + 1 > width else " "
+        return f"Array({body},{sep}{dtype_str})"
 
     def __str__(self):
         return str(np.asarray(self._value))

@@ -124,14 +124,19 @@ class VJPInterp(Interpreter):
         if ox:
             vx = x._value
             weak = x._weak
+        elif type(x) in _SCALARS:
+            vx = x
+            weak = True
         else:
-            vx = x if type(x) in _SCALARS else self.primal(x)
+            vx = self.primal(x)
             weak = weak_of(x)
         if oy:
             vy = y._value
             weak = weak and y._weak
+        elif type(y) in _SCALARS:
+            vy = y
         else:
-            vy = y if type(y) in _SCALARS else self.primal(y)
+            vy = self.primal(y)
             weak = weak and weak_of(y)
         out = prim.impl(vx, vy) if self.raw else self.parent.process2(prim, vx, vy)
         tape = self.tape

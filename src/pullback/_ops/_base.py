@@ -173,7 +173,12 @@ _SCALAR_KINDS = {bool: "biufc", int: "iufc", float: "fc", complex: "c"}
 def _cast_operand(x, dtype):
     kinds = _SCALAR_KINDS.get(type(x))
     if kinds is not None:
-        return x if dtype.kind in kinds else dtype.type(x)
+        # Interpreters turn a Python scalar into a NumPy scalar of its default dtype, which NumPy
+        # then promotes with (float32 array + int32 scalar -> float64): keep the Python scalar
+        # only when its default dtype is the promoted one.
+        if dtype.kind in kinds and dtype == _dtypes.result_type(x):
+            return x
+        return dtype.type(x)
     if dtype_of(x) != dtype:
         return convert_element_type(x, dtype, weak_of(x))
     return x
@@ -199,9 +204,17 @@ def binary(
     shape.
     """
     if vjp_x is None and dx is not None:
-        vjp_x = lambda ct, ans, x, y: unbroadcast(ct * dx(x, y, ans), x)
+
+        def vjp_x(ct, ans, x, y):
+            g = ct * dx(x, y, ans)
+            return g if g.shape == x.shape else unbroadcast(g, x)
+
     if vjp_y is None and dy is not None:
-        vjp_y = lambda ct, ans, x, y: unbroadcast(ct * dy(x, y, ans), y)
+
+        def vjp_y(ct, ans, x, y):
+            g = ct * dy(x, y, ans)
+            return g if g.shape == y.shape else unbroadcast(g, y)
+
     prim = Primitive(name, np_fn, vjp=(vjp_x, vjp_y) if differentiable else None, weak="all")
 
     def fn(x, y):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback._core import Primitive, state
+from pullback._core import EVAL, Array, Primitive, state
 from pullback._ops._base import (
     _promote_pair,
     binary,
@@ -99,6 +99,40 @@ pow_p, _power = binary(
     dx=lambda x, y, ans: y * x ** (y - 1),
     dy=lambda x, y, ans: ans * log(where(x == 0, 1, x)),
 )
+
+
+def _integer_pow_impl(x, *, y):
+    if y == 2:
+        return x * x
+    return np.power(x, y) if y >= 0 else np.power(np.reciprocal(x), -y)
+
+
+def _integer_pow_vjp(ct, ans, x, *, y):
+    if y == 0:
+        return None
+    return ct * y if y == 1 else ct * (integer_pow(x, y - 1) * y)
+
+
+integer_pow_p = Primitive("integer_pow", _integer_pow_impl, vjp=(_integer_pow_vjp,))
+
+
+def integer_pow(x, y):
+    """``x ** y`` for a static Python int ``y`` (JAX's ``lax.integer_pow``)."""
+    if y == 1:
+        return x
+    interp = state.interp
+    if interp is EVAL and type(x) is Array:
+        return Array(_integer_pow_impl(x._value, y=y), x._weak)
+    return interp.process(integer_pow_p, (x,), {"y": y})
+
+
+def power(x, y):
+    """``x ** y``: integer exponents that are Python ints use ``integer_pow``, as in JAX."""
+    if type(y) is int and dtype_of(x).kind in "fc":
+        return integer_pow(x, y)
+    return _power(x, y)
+
+
 max_p, maximum = binary(
     "max",
     np.maximum,
@@ -133,6 +167,13 @@ rem_p, remainder = binary(
     dy=lambda x, y, ans: -floor_divide(x, y),
 )
 floor_divide_p, floor_divide = binary("floor_divide", np.floor_divide, differentiable=False)
+# C-like remainder (sign of the dividend): JAX's ``lax.rem``, NumPy's ``fmod``
+fmod_p, fmod = binary(
+    "fmod",
+    np.fmod,
+    dx=lambda x, y, ans: 1.0,
+    dy=lambda x, y, ans: -trunc(x / y),
+)
 nextafter_p, nextafter = binary("nextafter", np.nextafter, differentiable=False, kinds="f")
 
 eq_p, equal = binary("eq", np.equal, differentiable=False, out_bool=True)
@@ -186,3 +227,30 @@ def where(condition, x, y):
     if dtype_of(condition).kind != "b":
         condition = convert_element_type(condition, np.bool_)
     return state.interp.process(where_p, (condition, x, y), {})
+
+
+# -- clamp: lax.clamp's derivative gives ties (x == lo or x == hi) a zero cotangent --------------
+
+
+def _clamp_vjp_lo(ct, ans, lo, x, hi):
+    return unbroadcast(where((lo > x) & (lo < hi), ct, zeros_like_raw(ct)), lo)
+
+
+def _clamp_vjp_x(ct, ans, lo, x, hi):
+    return unbroadcast(where((x > lo) & (x < hi), ct, zeros_like_raw(ct)), x)
+
+
+def _clamp_vjp_hi(ct, ans, lo, x, hi):
+    return unbroadcast(where(hi < x, ct, zeros_like_raw(ct)), hi)
+
+
+clamp_p = Primitive(
+    "clamp",
+    lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi),
+    vjp=(_clamp_vjp_lo, _clamp_vjp_x, _clamp_vjp_hi),
+)
+
+
+def clamp(lo, x, hi):
+    """``min(max(x, lo), hi)`` for operands of one dtype (lax semantics, no promotion)."""
+    return state.interp.process(clamp_p, (lo, x, hi), {})

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from pullback._core import RAW, state
 from pullback._ops import _base
 from pullback._ops._base import primitive, unbroadcast
 
+# In a first-order backward pass (interpreter RAW) the operations below are called on bare
+# ndarrays: they then run their impl directly, as ``unary``/``binary`` do.
+
 
 def _reduce_sum_impl(x, *, axes):
-    return np.sum(x, axis=axes, dtype=x.dtype)
+    return np.add.reduce(x, axis=axes, dtype=x.dtype)
 
 
 def _reduce_sum_vjp(ct, ans, x, *, axes):
@@ -24,6 +28,8 @@ reduce_sum_p, _reduce_sum = primitive("reduce_sum", _reduce_sum_impl, vjp=(_redu
 
 def reduce_sum(x, axes):
     """Sum over ``axes`` (a tuple of non-negative ints)."""
+    if state.interp is RAW and type(x) is np.ndarray:
+        return _reduce_sum_impl(x, axes=tuple(axes))
     return _reduce_sum(x, axes=tuple(axes))
 
 
@@ -39,6 +45,8 @@ def reshape(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
+    if state.interp is RAW and type(x) is np.ndarray:
+        return reshape_p.impl(x, shape=shape)
     return _reshape(x, shape=shape)
 
 
@@ -54,6 +62,8 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
+    if state.interp is RAW and type(x) is np.ndarray:
+        return broadcast_to_p.impl(x, shape=shape)
     return _broadcast_to(x, shape=shape)
 
 
@@ -71,6 +81,8 @@ def transpose(x, permutation):
     permutation = tuple(permutation)
     if permutation == tuple(range(len(permutation))):
         return x
+    if state.interp is RAW and type(x) is np.ndarray:
+        return transpose_p.impl(x, permutation=permutation)
     return _transpose(x, permutation=permutation)
 
 

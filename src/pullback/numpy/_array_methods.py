@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from pullback import _ops
 from pullback._core import Array
-from pullback.numpy import _creation, _reductions
+from pullback.numpy import _creation, _linalg, _reductions, _shape
 
 
 def _swap(fn):
@@ -22,7 +24,7 @@ _OPERATORS = {
     "truediv": _ops.true_divide,
     "floordiv": _ops.floor_divide,
     "mod": _ops.remainder,
-    "pow": _ops._power,
+    "pow": _ops.power,
     "and": _ops.bitwise_and,
     "or": _ops.bitwise_or,
     "xor": _ops.bitwise_xor,
@@ -49,26 +51,132 @@ Array.__invert__ = lambda self: (
 Array.__array_ufunc__ = None  # NumPy operators defer to ours (ndarray + Array -> Array)
 Array.__hash__ = None
 
-Array.sum = _reductions.sum
-Array.mean = _reductions.mean
-Array.astype = lambda self, dtype: _ops.convert_element_type(self, dtype)
-Array.reshape = lambda self, *shape, order="C": _reshape_method(self, shape)
+
+def _method(fn, name):
+    fn.__name__ = fn.__qualname__ = name
+    return fn
 
 
-def _reshape_method(self, shape):
-    from_args = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-    return _creation_reshape(self, from_args)
+def _shape_args(args, who):
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape ``(2, 3)``."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return args[0]
+    return args
 
 
-def _creation_reshape(x, shape):
-    shape = tuple(shape)
-    if -1 in shape:
-        known = 1
-        for n in shape:
-            if n != -1:
-                known *= n
-        shape = tuple(x.size // known if n == -1 else n for n in shape)
-    return _ops.reshape(x, shape)
+def _reshape_method(self, *shape, order="C"):
+    return _shape.reshape(self, _shape_args(shape, "reshape"), order)
 
 
-del _creation
+def _transpose_method(self, *axes):
+    if not axes or (len(axes) == 1 and axes[0] is None):
+        return _shape.transpose(self)
+    return _shape.transpose(self, _shape_args(axes, "transpose"))
+
+
+def _astype(self, dtype, copy=False, device=None):
+    return _ops.convert_element_type(self, dtype)
+
+
+def _clip(self, min=None, max=None):
+    return clip(self, min, max)
+
+
+def clip(a, min=None, max=None):
+    """``a`` limited to ``[min, max]`` (either bound may be ``None``)."""
+    if min is not None:
+        a = _ops.maximum(min, a)
+    if max is not None:
+        a = _ops.minimum(max, a)
+    return a
+
+
+def _round_method(self, decimals=0, out=None):
+    if out is not None:
+        raise NotImplementedError("The 'out' argument to Array.round is not supported.")
+    return round_(self, decimals)
+
+
+def round_(a, decimals=0):
+    """Round half to even, to ``decimals`` places."""
+    kind = a.dtype.kind
+    if kind in "biu":
+        if decimals < 0:
+            raise NotImplementedError("round: negative decimals for integers is not supported.")
+        return a
+    if kind == "c":
+        raise NotImplementedError("round of complex arrays is not supported yet.")
+    if decimals == 0:
+        return _ops._round(a)
+    factor = a.dtype.type(10.0**decimals)
+    return _ops.true_divide(_ops._round(_ops.multiply(a, factor)), factor)
+
+
+def _real_only(self, who):
+    if self.dtype.kind == "c":
+        raise NotImplementedError(f"Array.{who} of complex arrays is not supported yet.")
+
+
+def _conj(self):
+    _real_only(self, "conj")
+    return self
+
+
+def _real(self):
+    _real_only(self, "real")
+    return self
+
+
+def _imag(self):
+    _real_only(self, "imag")
+    return _creation.zeros_like(self)
+
+
+def _mT(self):  # noqa: N802 - the Array API name
+    if self.ndim < 2:
+        raise ValueError(
+            f"x must be at least two-dimensional for matrix_transpose; got {self.ndim}"
+        )
+    return _shape.swapaxes(self, -1, -2)
+
+
+_METHODS = {
+    "sum": _reductions.sum,
+    "prod": _reductions.prod,
+    "mean": _reductions.mean,
+    "max": _reductions.max,
+    "min": _reductions.min,
+    "argmax": _reductions.argmax,
+    "argmin": _reductions.argmin,
+    "var": _reductions.var,
+    "std": _reductions.std,
+    "all": _reductions.all,
+    "any": _reductions.any,
+    "cumsum": _reductions.cumsum,
+    "cumprod": _reductions.cumprod,
+    "ravel": _shape.ravel,
+    "flatten": _shape.ravel,
+    "squeeze": _shape.squeeze,
+    "swapaxes": _shape.swapaxes,
+    "repeat": _shape.repeat,
+    "dot": _linalg.dot,
+    "trace": _linalg.trace,
+    "reshape": _reshape_method,
+    "transpose": _transpose_method,
+    "astype": _astype,
+    "clip": _clip,
+    "round": _round_method,
+    "conj": _conj,
+    "conjugate": _conj,
+    "__matmul__": _linalg.matmul,
+    "__rmatmul__": _swap(_linalg.matmul),
+}
+for _name, _fn in _METHODS.items():
+    setattr(Array, _name, _fn)
+
+Array.T = property(lambda self: _shape.transpose(self))
+Array.mT = property(_mT)
+Array.real = property(_real)
+Array.imag = property(_imag)
+Array.itemsize = property(lambda self: self.dtype.itemsize)
+Array.nbytes = property(lambda self: self.size * self.dtype.itemsize)

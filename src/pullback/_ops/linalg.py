@@ -1,0 +1,147 @@
+"""Products: ``matmul`` and ``einsum`` primitives, and ``tensordot``/``trace`` built on them.
+
+``matmul`` takes operands of one dtype with at least two dimensions each (NumPy's batched
+matrix product, leading dimensions broadcast); its VJPs are matrix products with a transposed
+operand, summed back over broadcast batch dimensions. ``einsum`` takes a canonical subscripts
+string (explicit output, no ellipsis); its VJP for an operand is another ``einsum``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback._core import EVAL, RAW, Array, state
+from pullback._ops._base import primitive, unbroadcast
+from pullback._ops.creation import eye
+from pullback._ops.shape import PerOperand
+from pullback._ops.structural import broadcast_to, reduce_sum, reshape, transpose
+
+# -- matmul -----------------------------------------------------------------------------------
+
+
+def _matmul_impl(x, y):
+    return np.matmul(x, y)
+
+
+def _swap_last(x):
+    n = x.ndim
+    return transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+matmul_p, _ = primitive(
+    "matmul",
+    _matmul_impl,
+    vjp=(
+        lambda ct, ans, x, y: unbroadcast(matmul(ct, _swap_last(y)), x),
+        lambda ct, ans, x, y: unbroadcast(matmul(_swap_last(x), ct), y),
+    ),
+)
+
+
+def matmul(x, y):
+    """Batched matrix product of operands of one dtype, each with ``ndim >= 2``."""
+    interp = state.interp
+    if interp is EVAL:
+        if type(x) is Array and type(y) is Array:
+            return Array(_matmul_impl(x._value, y._value), x._weak and y._weak)
+    elif interp is RAW and type(x) is np.ndarray and type(y) is np.ndarray:
+        return _matmul_impl(x, y)
+    # ``process2`` is the two-operand bind without parameters (not only for elementwise ops)
+    return interp.process2(matmul_p, x, y)
+
+
+# -- einsum -----------------------------------------------------------------------------------
+
+
+def _einsum_impl(*xs, subscripts):
+    optimize = len(xs) > 2 or any(np.size(x) > 4096 for x in xs)
+    return np.einsum(subscripts, *xs, optimize=optimize)
+
+
+def _parse(subscripts):
+    ins, out = subscripts.split("->")
+    return ins.split(","), out
+
+
+def _einsum_rule(k):
+    def rule(ct, ans, *xs, subscripts):
+        ins, out = _parse(subscripts)
+        own = ins[k]
+        sizes = {}
+        for s, x in zip(ins, xs):
+            sizes.update(zip(s, x.shape))
+        others = [s for j, s in enumerate(ins) if j != k]
+        available = set(out).union(*others)
+        unique = "".join(dict.fromkeys(own))
+        kept = "".join(c for c in unique if c in available)
+        spec = ",".join([out, *others]) + "->" + kept
+        g = einsum([ct, *(x for j, x in enumerate(xs) if j != k)], spec)
+        if kept != unique:
+            # letters summed within this operand alone: the cotangent is constant along them
+            g = reshape(g, tuple(sizes[c] if c in kept else 1 for c in unique))
+            g = broadcast_to(g, tuple(sizes[c] for c in unique))
+        if unique != own:
+            g = _onto_diagonals(g, own, sizes)
+        return g
+
+    return rule
+
+
+def _onto_diagonals(g, own, sizes):
+    """Spread ``g`` (one axis per distinct letter of ``own``) onto the diagonals that repeated
+    letters of ``own`` describe, with zeros elsewhere."""
+    first = {}
+    shape = []
+    for p, c in enumerate(own):
+        if c in first:
+            shape.append(1)
+        else:
+            first[c] = p
+            shape.append(sizes[c])
+    g = broadcast_to(reshape(g, tuple(shape)), tuple(sizes[c] for c in own))
+    for p, c in enumerate(own):
+        if first[c] != p:
+            n = sizes[c]
+            mask_shape = [1] * len(own)
+            mask_shape[first[c]] = n
+            mask_shape[p] = n
+            g = g * reshape(eye(n, n, 0, g.dtype), tuple(mask_shape))
+    return g
+
+
+einsum_p, _einsum = primitive("einsum", _einsum_impl, vjp=PerOperand(_einsum_rule))
+
+
+def einsum(operands, subscripts):
+    """``np.einsum`` on operands of one dtype; ``subscripts`` is explicit (``"ij,jk->ik"``),
+    without ellipsis or spaces."""
+    return _einsum(*operands, subscripts=subscripts)
+
+
+# -- built from the primitives ----------------------------------------------------------------
+
+
+def tensordot(x, y, axes_x, axes_y):
+    """Contract axes ``axes_x`` of ``x`` with ``axes_y`` of ``y`` (non-negative, paired in order).
+
+    The free axes of ``x`` come first in the result, then those of ``y``.
+    """
+    free_x = [i for i in range(x.ndim) if i not in axes_x]
+    free_y = [i for i in range(y.ndim) if i not in axes_y]
+    k = int(np.prod([x.shape[i] for i in axes_x], dtype=np.int64))
+    m = int(np.prod([x.shape[i] for i in free_x], dtype=np.int64))
+    n = int(np.prod([y.shape[i] for i in free_y], dtype=np.int64))
+    a = reshape(transpose(x, tuple(free_x) + tuple(axes_x)), (m, k))
+    b = reshape(transpose(y, tuple(axes_y) + tuple(free_y)), (k, n))
+    out_shape = tuple(x.shape[i] for i in free_x) + tuple(y.shape[i] for i in free_y)
+    return reshape(matmul(a, b), out_shape)
+
+
+def trace(x, offset, axis1, axis2):
+    """Sum of diagonal ``offset`` of the planes given by ``axis1``/``axis2`` (non-negative)."""
+    rest = tuple(i for i in range(x.ndim) if i not in (axis1, axis2))
+    x = transpose(x, rest + (axis1, axis2))
+    n, m = x.shape[-2:]
+    mask = eye(n, m, offset, x.dtype)
+    nd = x.ndim
+    return reduce_sum(x * mask, (nd - 2, nd - 1))

@@ -1,0 +1,15 @@
+"""``pullback.errors``: the exceptions pullback raises for misuse of traced values."""
+
+from pullback._core import (
+    ConcretizationTypeError,
+    TracerBoolConversionError,
+    UnexpectedTracerError,
+)
+from pullback._hop.custom_vjp import CustomVJPException
+
+__all__ = [
+    "ConcretizationTypeError",
+    "CustomVJPException",
+    "TracerBoolConversionError",
+    "UnexpectedTracerError",
+]
