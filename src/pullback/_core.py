@@ -144,7 +144,7 @@ class Array:
             dtype_str = f"dtype={value.dtype.name}"
         if self._weak:
             dtype_str += ", weak_type=True"
-        if value.size == 0 and value.shape != (0,):
+        if value.size == 0:
             return f"Array([], shape={value.shape}, {dtype_str})"
         # laid out as JAX does: the dtype goes on the last line, padded when that line is full
         width = np.get_printoptions()["linewidth"]
@@ -349,7 +349,8 @@ class Primitive:
         self.batch = None
         self.transpose = None
         self.multiple_results = multiple_results
-        # how the output's weak-type flag follows the inputs: "all" array inputs weak, or "never".
+        # how the output's weak-type flag follows the inputs: "all" of them weak, "never", or a
+        # tuple of the argument positions that must all be weak (e.g. (1, 2) for select).
         self.weak = weak
         self.rules = dict(rules or {})
         registry[name] = self
@@ -415,11 +416,12 @@ class EvalInterp(Interpreter):
         if rule is not None:
             return rule(self, args, params)
         raws = []
-        weak = prim.weak == "all" and bool(args)
+        weaks = []
         for a in args:
             raw, w = to_raw(a)
             raws.append(raw)
-            weak = weak and w
+            weaks.append(w)
+        weak = out_weak(prim.weak, weaks)
         out = prim.impl(*raws, **params)
         if not self.wrap:
             return out
@@ -429,6 +431,15 @@ class EvalInterp(Interpreter):
 
     def __repr__(self):
         return "EVAL" if self.wrap else "RAW"
+
+
+def out_weak(rule, weaks):
+    """The weak-type flag of a primitive's output from its inputs' flags (``Primitive.weak``)."""
+    if rule == "all":
+        return bool(weaks) and all(weaks)
+    if rule == "never":
+        return False
+    return all(weaks[i] for i in rule)
 
 
 EVAL = EvalInterp(wrap=True)

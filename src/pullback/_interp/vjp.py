@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from pullback import _dtypes
-from pullback._core import EVAL, RAW, Array, Interpreter, Tracer, state, to_raw
+from pullback._core import EVAL, RAW, Array, Interpreter, Tracer, out_weak, state, to_raw
 from pullback._ops._base import weak_of
 
 _SCALARS = frozenset({int, float, complex})
@@ -158,10 +158,10 @@ class VJPInterp(Interpreter):
         if prim.vjp is None or max(inputs) < 0:
             return self._constant(prim, vals, params)
         out = prim.impl(*vals, **params) if self.raw else self.parent.process(prim, vals, params)
-        if prim.weak == "all":
-            weak = all(x._weak if i >= 0 else weak_of(x) for x, i in zip(args, inputs, strict=True))
-        else:
-            weak = False
+        weak = out_weak(
+            prim.weak,
+            [x._weak if i >= 0 else weak_of(x) for x, i in zip(args, inputs, strict=True)],
+        )
         if prim.multiple_results:
             outs = list(out)
             return self.record(

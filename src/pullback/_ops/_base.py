@@ -163,14 +163,16 @@ def _promote_pair(x, y, name):
             f"{type(y).__name__}; wrap lists with pullback.numpy.array(...)"
         )
     dtype, weak = _dtypes.result_type(x, y, return_weak_type=True)
-    return _cast_operand(x, dtype), _cast_operand(y, dtype), dtype, weak
+    return _cast_operand(x, dtype, weak), _cast_operand(y, dtype, weak), dtype, weak
 
 
 # dtype kinds a Python scalar combines with under NumPy's NEP 50 exactly as under JAX's rules
 _SCALAR_KINDS = {bool: "biufc", int: "iufc", float: "fc", complex: "c"}
 
 
-def _cast_operand(x, dtype):
+def _cast_operand(x, dtype, weak):
+    """``x`` as an operand of dtype ``dtype``; a converted operand takes the result's weak flag,
+    as JAX's promotion does (``int32_array + 2.0`` is weakly typed float32)."""
     kinds = _SCALAR_KINDS.get(type(x))
     if kinds is not None:
         # Interpreters turn a Python scalar into a NumPy scalar of its default dtype, which NumPy
@@ -178,9 +180,9 @@ def _cast_operand(x, dtype):
         # only when its default dtype is the promoted one.
         if dtype.kind in kinds and dtype == _dtypes.result_type(x):
             return x
-        return dtype.type(x)
+        return convert_element_type(x, dtype, weak)
     if dtype_of(x) != dtype:
-        return convert_element_type(x, dtype, weak_of(x))
+        return convert_element_type(x, dtype, weak)
     return x
 
 
@@ -195,7 +197,6 @@ def binary(
     inexact=False,
     differentiable=True,
     kinds="biufc",
-    out_bool=False,
 ):
     """Declare an elementwise binary primitive with NumPy broadcasting and JAX promotion.
 
@@ -256,18 +257,16 @@ def binary(
             dtype = x._value.dtype
             if dtype is y._value.dtype and dtype.kind == "f":
                 return interp.process2(prim, x, y)
-        x, y, dtype, _ = _promote_pair(x, y, name)
+        x, y, dtype, weak = _promote_pair(x, y, name)
         if dtype.kind not in kinds:
             raise TypeError(f"{name} does not accept dtype {dtype}")
         if inexact and dtype.kind not in _INEXACT:
             target = _dtypes.to_inexact_dtype(dtype)
-            x = _cast_operand(x, target)
-            y = _cast_operand(y, target)
+            x = _cast_operand(x, target, weak)
+            y = _cast_operand(y, target, weak)
         return interp.process2(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name
-    if out_bool:
-        prim.weak = "never"
     return prim, fn
 
 

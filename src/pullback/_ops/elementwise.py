@@ -68,8 +68,6 @@ logical_not_p, logical_not = unary(
 bitwise_not_p, bitwise_not = unary(
     "bitwise_not", np.invert, inexact=False, differentiable=False, kinds="biu"
 )
-for _p in (isnan_p, isinf_p, isfinite_p):
-    _p.weak = "never"
 
 
 # -- binary ---------------------------------------------------------------------------------------
@@ -176,22 +174,18 @@ fmod_p, fmod = binary(
 )
 nextafter_p, nextafter = binary("nextafter", np.nextafter, differentiable=False, kinds="f")
 
-eq_p, equal = binary("eq", np.equal, differentiable=False, out_bool=True)
-ne_p, not_equal = binary("ne", np.not_equal, differentiable=False, out_bool=True)
-lt_p, less = binary("lt", np.less, differentiable=False, out_bool=True)
-le_p, less_equal = binary("le", np.less_equal, differentiable=False, out_bool=True)
-gt_p, greater = binary("gt", np.greater, differentiable=False, out_bool=True)
-ge_p, greater_equal = binary("ge", np.greater_equal, differentiable=False, out_bool=True)
+eq_p, equal = binary("eq", np.equal, differentiable=False)
+ne_p, not_equal = binary("ne", np.not_equal, differentiable=False)
+lt_p, less = binary("lt", np.less, differentiable=False)
+le_p, less_equal = binary("le", np.less_equal, differentiable=False)
+gt_p, greater = binary("gt", np.greater, differentiable=False)
+ge_p, greater_equal = binary("ge", np.greater_equal, differentiable=False)
 and_p, bitwise_and = binary("and", np.bitwise_and, differentiable=False, kinds="biu")
 or_p, bitwise_or = binary("or", np.bitwise_or, differentiable=False, kinds="biu")
 xor_p, bitwise_xor = binary("xor", np.bitwise_xor, differentiable=False, kinds="biu")
-logical_and_p, logical_and = binary(
-    "logical_and", np.logical_and, differentiable=False, out_bool=True
-)
-logical_or_p, logical_or = binary("logical_or", np.logical_or, differentiable=False, out_bool=True)
-logical_xor_p, logical_xor = binary(
-    "logical_xor", np.logical_xor, differentiable=False, out_bool=True
-)
+logical_and_p, logical_and = binary("logical_and", np.logical_and, differentiable=False)
+logical_or_p, logical_or = binary("logical_or", np.logical_or, differentiable=False)
+logical_xor_p, logical_xor = binary("logical_xor", np.logical_xor, differentiable=False)
 shift_left_p, left_shift = binary("shift_left", np.left_shift, differentiable=False, kinds="iu")
 shift_right_p, right_shift = binary("shift_right", np.right_shift, differentiable=False, kinds="iu")
 
@@ -218,7 +212,7 @@ def zeros_like_raw(x):
     return x.dtype.type(0)
 
 
-where_p = Primitive("select", np.where, vjp=(None, _where_vjp_x, _where_vjp_y))
+where_p = Primitive("select", np.where, vjp=(None, _where_vjp_x, _where_vjp_y), weak=(1, 2))
 
 
 def where(condition, x, y):
