@@ -353,6 +353,8 @@ class Primitive:
         # tuple of the argument positions that must all be weak (e.g. (1, 2) for select).
         self.weak = weak
         self.rules = dict(rules or {})
+        if name in registry:
+            raise ValueError(f"a primitive named {name!r} is already declared")
         registry[name] = self
 
     def __repr__(self):

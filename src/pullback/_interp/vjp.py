@@ -188,8 +188,10 @@ def _pair(ct, rules, ans, x, y):
 def _general(ct, prim, params, ans, vals, inputs):
     if type(ans) is list:
         ct = tuple(zeros_like_value(a) if c is None else c for c, a in zip(ct, ans))
+    rules = prim.vjp
     return tuple(
-        prim.vjp[k](ct, ans, *vals, **params) if i >= 0 else None for k, i in enumerate(inputs)
+        rules[k](ct, ans, *vals, **params) if i >= 0 and rules[k] is not None else None
+        for k, i in enumerate(inputs)
     )
 
 

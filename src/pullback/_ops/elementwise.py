@@ -45,7 +45,12 @@ reciprocal_p, reciprocal = unary(
     "reciprocal", np.reciprocal, vjp=lambda ct, ans, x: -ct * ans * ans
 )
 abs_p, absolute = unary(
-    "abs", np.abs, vjp=lambda ct, ans, x: ct * sign(x), inexact=False, kinds="iuf"
+    # the derivative at 0 is taken as +1, as JAX does
+    "abs",
+    np.abs,
+    vjp=lambda ct, ans, x: where(x >= 0, ct, -ct),
+    inexact=False,
+    kinds="iuf",
 )
 logistic_p, logistic = unary(
     "logistic",

@@ -2,6 +2,7 @@
 
 from numpy import get_printoptions, printoptions, set_printoptions
 
+from pullback._core import Array as ndarray
 from pullback._ops import (
     absolute,
     add,
