@@ -37,6 +37,7 @@ from pullback._core import (
 )
 from pullback._interp.vjp import VJPTracer
 from pullback._ops import convert_element_type
+from pullback._ops._base import dtype_of, weak_of
 from pullback.tree_util import (
     DictKey,
     GetAttrKey,
@@ -214,6 +215,7 @@ class custom_vjp:
         self.symbolic_zeros = False
         self.optimize_remat = False
         self._signature = _Signature(fun)
+        self._fast_arity = -1  # the arity of calls that take the fast path, once defvjp is called
         nums = set(int(i) for i in nondiff_argnums)
         names = self._signature.param_names
         for name in nondiff_argnames:
@@ -240,6 +242,9 @@ class custom_vjp:
         self.bwd = bwd
         self.symbolic_zeros = symbolic_zeros
         self.optimize_remat = optimize_remat
+        sig = self._signature
+        self._fast_arity = sig.n_positional if sig.simple and not self.nondiff_argnums else -1
+        self._positions = tuple(range(sig.n_positional))
 
     def __getattr__(self, name):
         if name.startswith("__") or name in ("fun", "_signature"):
@@ -254,6 +259,21 @@ class custom_vjp:
         return functools.partial(_call, self, bound_self=instance)
 
     def __call__(self, *args, **kwargs):
+        n = len(args)
+        if n == self._fast_arity and not kwargs:
+            # positional array arguments, no nondiff: skip binding and pytree flattening
+            interp = state.interp
+            if interp is EVAL:
+                return self.fun(*args)
+            for a in args:
+                if type(a) not in _LEAF_TYPES:
+                    break
+            else:
+                call = _Call(self, (), self._positions, {}, _flat_tuple_treedef(n), n)
+                out = interp.process(custom_vjp_call_p, args, {"call": call})
+                if call.out_tree is _LEAF_TREEDEF:
+                    return out[0]
+                return tree_unflatten(call.out_tree, out)
         return _call(self, *args, **kwargs)
 
 
@@ -335,7 +355,17 @@ def _check_static(cv, nondiff, kwonly):
 class _Call:
     """The static part of one custom_vjp call (the primitive's parameter)."""
 
-    __slots__ = ("cv", "nondiff", "diff_pos", "kwonly", "in_tree", "nargs", "out_tree")
+    __slots__ = (
+        "cv",
+        "nondiff",
+        "diff_pos",
+        "kwonly",
+        "in_tree",
+        "nargs",
+        "out_tree",
+        "flat",
+        "plain",
+    )
 
     def __init__(self, cv, nondiff, diff_pos, kwonly, in_tree, nargs):
         self.cv = cv
@@ -345,6 +375,10 @@ class _Call:
         self.in_tree = in_tree
         self.nargs = nargs
         self.out_tree = None
+        # every differentiable argument is a single array
+        self.flat = in_tree is _flat_tuple_treedef(len(diff_pos))
+        # ... and there are no others: fun/fwd take the leaves as they are
+        self.plain = self.flat and not nondiff and not kwonly
 
     def full_args(self, leaves):
         diff = (
@@ -429,18 +463,68 @@ def _lift(x, interp):
 def _vjp_rule(interp, args, params):
     call = params["call"]
     cv = call.cv
-    own = interp.own
-    perturbed = [own(a) for a in args]
-    if True not in perturbed:
+    raw = interp.raw
+    vals = []  # the arguments as user code at the parent level sees them
+    inputs = []  # their tape indices, -1 for constants
+    for a in args:
+        if type(a) is VJPTracer and a._interp is interp:
+            vals.append(Array(a._value, a._weak) if raw else a._value)
+            inputs.append(a._idx)
+        else:
+            vals.append(a)
+            inputs.append(-1)
+    if inputs.count(-1) == len(inputs):
         return _guard_closure(cv, interp, interp.parent.process, custom_vjp_call_p, args, params)
-    user = interp.user_level()
-    vals = [interp.to_parent(a) for a in args]
+    inputs = tuple(inputs)
     fwd_args = (
-        [CustomVJPPrimal(v, p) for v, p in zip(vals, perturbed, strict=True)]
+        [CustomVJPPrimal(v, i >= 0) for v, i in zip(vals, inputs, strict=True)]
         if cv.symbolic_zeros
         else vals
     )
-    pair = _guard_closure(cv, interp, _run_at, user, call.run, cv.fwd, fwd_args)
+    saved = state.interp
+    state.interp = EVAL if raw else interp.parent
+    try:
+        pair = cv.fwd(*fwd_args) if call.plain else call.run(cv.fwd, fwd_args)
+    except UnexpectedTracerError as e:
+        raise _closure_error(cv, e) from None
+    finally:
+        state.interp = saved
+    if type(pair) is not tuple or len(pair) != 2:
+        _check_pair(cv, pair)
+    out, res = pair
+    if res is not None and type(res) not in _LEAF_TYPES:
+        _check_residuals(cv, res)
+    if type(out) is Array and call.out_tree is _LEAF_TREEDEF:
+        out_leaves = [out]
+    else:
+        out_leaves = _flat_output(call, out, cv.fwd)
+    outs, weaks, traced = [], [], []
+    for o in out_leaves:
+        if type(o) is Array:
+            value, weak = (o._value if raw else o), o._weak
+        elif raw:
+            value, weak = to_raw(o)
+        else:
+            value, weak = o, weak_of(o)
+        if dtype_of(value).kind in "fc":
+            traced.append(len(outs))
+            outs.append(value)
+            weaks.append(weak)
+        else:
+            traced.append(None)
+    if not outs:
+        return [interp.to_parent(o) for o in out_leaves]
+    data = (call, res, out_leaves, traced, vals, inputs)
+    tracers = interp.record(_bwd_entry, inputs, data, outs, weaks)
+    if len(tracers) == len(out_leaves):
+        return tracers
+    return [
+        tracers[k] if k is not None else interp.to_parent(o)
+        for k, o in zip(traced, out_leaves, strict=True)
+    ]
+
+
+def _check_pair(cv, pair):
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
         raise TypeError(
             f"Custom VJP fwd rule {_name(cv.fwd)} for function {cv.__name__} must produce a pair "
@@ -450,28 +534,6 @@ def _vjp_rule(interp, args, params):
             f"use on the backward pass), but instead of a pair the fwd rule {_name(cv.fwd)} "
             f"produced {pair!r}."
         )
-    out, res = pair
-    out_leaves = _flat_output(call, out, cv.fwd)
-    _check_residuals(cv, res)
-    outs, weaks, traced = [], [], []
-    for o in out_leaves:
-        value = interp.primal(o) if interp.raw else o
-        if interp.raw and type(o) in (int, float, complex):
-            value = to_raw(o)[0]
-        dtype = value.dtype
-        if dtype.kind in "fc":
-            traced.append(len(outs))
-            outs.append(value)
-            weaks.append(o.weak_type if isinstance(o, Array) else type(o) is not bool)
-        else:
-            traced.append(None)
-    data = (call, res, out_leaves, traced, vals, tuple(perturbed))
-    inputs = tuple(a._idx if p else -1 for a, p in zip(args, perturbed, strict=True))
-    tracers = interp.record(_bwd_entry, inputs, data, outs, weaks) if outs else []
-    return [
-        tracers[k] if k is not None else interp.to_parent(o)
-        for k, o in zip(traced, out_leaves, strict=True)
-    ]
 
 
 def _guard_closure(cv, interp, fn, *args):
@@ -479,16 +541,20 @@ def _guard_closure(cv, interp, fn, *args):
     try:
         return fn(*args)
     except UnexpectedTracerError as e:
-        tracer = getattr(e, "tracer", None)
-        if isinstance(tracer, Tracer) and tracer._interp.active:
-            raise CustomVJPException(
-                f"Detected differentiation of the custom_vjp function {cv.__name__} with respect "
-                f"to a closed-over value {tracer.aval.str_short()}. That isn't supported: the "
-                f"custom rule has no way to return a cotangent for it. Pass the closed-over value "
-                f"into {cv.__name__} as an argument, and return its cotangent from bwd (or use "
-                f"pullback.closure_convert once available)."
-            ) from None
-        raise
+        raise _closure_error(cv, e) from None
+
+
+def _closure_error(cv, e):
+    tracer = getattr(e, "tracer", None)
+    if isinstance(tracer, Tracer) and tracer._interp.active:
+        return CustomVJPException(
+            f"Detected differentiation of the custom_vjp function {cv.__name__} with respect "
+            f"to a closed-over value {tracer.aval.str_short()}. That isn't supported: the "
+            f"custom rule has no way to return a cotangent for it. Pass the closed-over value "
+            f"into {cv.__name__} as an argument, and return its cotangent from bwd (or use "
+            f"pullback.closure_convert once available)."
+        )
+    return e
 
 
 def _check_residuals(cv, res):
@@ -509,36 +575,39 @@ def _check_residuals(cv, res):
             )
 
 
-def _bwd_entry(ct, call, res, out_leaves, traced, vals, perturbed):
+def _bwd_entry(ct, call, res, out_leaves, traced, vals, inputs):
     """The tape rule: call ``bwd`` with the output cotangent, check and convert its result."""
     cv = call.cv
     base = state.interp
+    raw = base is RAW
     if type(ct) is not tuple:
         ct = (ct,)
     ct_leaves = []
     for k, o in zip(traced, out_leaves, strict=True):
         c = ct[k] if k is not None else None
         if c is None:
-            zero_aval = SymbolicZero.from_primal_value(o)
-            c = (
-                zero_aval
-                if cv.symbolic_zeros
-                else Array(np.zeros(zero_aval.shape, zero_aval.dtype), False)
-            )
-        else:
-            c = _lift(c, base)
+            zero = SymbolicZero.from_primal_value(o)
+            c = zero if cv.symbolic_zeros else Array(np.zeros(zero.shape, zero.dtype), False)
+        elif raw:
+            c = Array(c, False)
         ct_leaves.append(c)
-    ct_tree = _unflatten(call.out_tree, ct_leaves)
-    nondiff = [v for _, v in call.nondiff]
-    result = _run_at(base, cv.bwd, *nondiff, res, ct_tree)
-    leaf_cts = _check_bwd_output(call, result, vals)
-    out = []
-    for c, p in zip(leaf_cts, perturbed, strict=True):
-        if c is None or not p:
-            out.append(None)
-            continue
-        out.append(c._value if base is RAW and type(c) is Array else c)
-    return tuple(out)
+    ct_tree = (
+        ct_leaves[0]
+        if call.out_tree is _LEAF_TREEDEF
+        else (tree_unflatten(call.out_tree, ct_leaves))
+    )
+    state.interp = EVAL if raw else base
+    try:
+        if call.nondiff:
+            result = cv.bwd(*[v for _, v in call.nondiff], res, ct_tree)
+        else:
+            result = cv.bwd(res, ct_tree)
+    finally:
+        state.interp = base
+    cts = []
+    for c, i in zip(_check_bwd_output(call, result, vals), inputs, strict=True):
+        cts.append(None if c is None or i < 0 else (c._value if raw and type(c) is Array else c))
+    return cts
 
 
 def _check_bwd_output(call, result, vals):
@@ -561,20 +630,16 @@ def _check_bwd_output(call, result, vals):
             f"using None for a zero cotangent, but got {got}. The primal input structure is "
             f"{call.in_tree}."
         )
-    if call.in_tree == _flat_tuple_treedef(n):
+    if call.flat:
         # every differentiable argument is a single array: the common case, checked inline
         flat = []
         for pos, val, entry in zip(call.diff_pos, vals, result, strict=True):
-            if (
-                type(entry) is Array
-                and type(val) is Array
-                and entry.dtype is val.dtype
-                and entry.shape == val.shape
-                and entry.dtype.kind in "fc"
-            ):
-                flat.append(entry)
-            else:
-                flat.append(_check_leaf(cv, sig.arg_name(pos), (), aval_of(val), entry))
+            if type(entry) is Array and type(val) is Array:
+                e, v = entry._value, val._value
+                if e.dtype is v.dtype and e.shape == v.shape and e.dtype.kind in "fc":
+                    flat.append(entry)
+                    continue
+            flat.append(_check_leaf(cv, sig.arg_name(pos), (), aval_of(val), entry))
         return flat
     primal_args = tree_unflatten(call.in_tree, [_AvalLeaf(aval_of(v)) for v in vals])
     flat = []
