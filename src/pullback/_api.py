@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from pullback import _dtypes
-from pullback._core import RAW, Array, is_valid_leaf, state, to_raw
+from pullback._core import Array, is_valid_leaf, state, to_raw
 from pullback._interp.vjp import VJPInterp, backward
 from pullback._ops import stop_gradient as _stop_gradient
 from pullback.tree_util import (
@@ -15,7 +15,6 @@ from pullback.tree_util import (
     register_pytree_node,
     tree_flatten,
     tree_flatten_with_path,
-    tree_leaves,
     tree_map,
     tree_unflatten,
 )
@@ -25,8 +24,9 @@ def _fun_name(fun):
     return getattr(fun, "__name__", None) or repr(fun)
 
 
-def _check_leaves(tree, what):
-    if all(map(is_valid_leaf, tree_leaves(tree))):
+def _check_leaves(leaves, tree, what="argument"):
+    """Every leaf must be an array type; the error names the leaf's path in ``tree``."""
+    if all(map(is_valid_leaf, leaves)):
         return
     for path, leaf in tree_flatten_with_path(tree)[0]:
         if not is_valid_leaf(leaf):
@@ -41,32 +41,48 @@ def _check_leaves(tree, what):
 class _VJPFunction:
     """The pullback returned by ``vjp``: maps an output cotangent to input cotangents."""
 
-    def __init__(self, interp, in_tree, in_leaves, out_tree, out_leaves, name):
+    def __init__(self, interp, in_tree, in_records, out_tree, out_records, name):
         self._interp = interp
         self._in_tree = in_tree
-        self._in_leaves = in_leaves  # (tracer-or-None, aval) per input leaf
+        self._in_records = in_records  # (tracer or None, shape, dtype, weak) per input leaf
         self._out_tree = out_tree
-        self._out_leaves = out_leaves  # (tracer-or-None, shape, dtype) per output leaf
+        self._out_records = out_records  # (tracer or None, shape, dtype) per output leaf
         self.__name__ = f"vjp({name})"
 
     def __call__(self, ct):
-        interp = self._interp
         ct_leaves, ct_tree = tree_flatten(ct)
         if ct_tree != self._out_tree:
             raise ValueError(
                 f"Tree structure of cotangent input {ct_tree} does not match structure of primal "
                 f"output {self._out_tree}."
             )
+        raw = self._interp.raw
         seeds = []
-        for c, (tracer, shape, dtype) in zip(ct_leaves, self._out_leaves, strict=True):
-            raw = _check_cotangent(c, shape, dtype)
+        for c, (tracer, shape, dtype) in zip(ct_leaves, self._out_records, strict=True):
+            _check_cotangent(c, shape, dtype)
             if tracer is not None:
-                seeds.append((tracer._idx, _at_base(raw, c, interp)))
+                seeds.append((tracer._idx, to_raw(c)[0] if raw else c))
+        return tree_unflatten(self._in_tree, self._input_cotangents(seeds))
+
+    def _input_cotangents(self, seeds):
+        interp = self._interp
         cts = backward(interp, seeds) if seeds else None
+        raw = interp.raw
         out = []
-        for tracer, aval in self._in_leaves:
-            out.append(_input_cotangent(cts, tracer, aval, interp))
-        return tree_unflatten(self._in_tree, out)
+        for tracer, shape, dtype, weak in self._in_records:
+            if dtype.kind not in "fc":
+                out.append(Array(np.zeros(shape, _dtypes.float0), False))
+                continue
+            ct = cts[tracer._idx] if cts is not None else None
+            if ct is None:
+                out.append(Array(np.zeros(shape, dtype), weak))
+            elif raw:
+                if ct.dtype != dtype:
+                    ct = ct.astype(dtype)
+                out.append(Array(ct, weak))
+            else:
+                out.append(ct)
+        return out
 
 
 # A pullback is a pytree with no leaves, so it can be returned from transformed functions and
@@ -75,47 +91,20 @@ register_pytree_node(_VJPFunction, lambda f: ((), f), lambda f, _: f)
 
 
 def _check_cotangent(c, shape, dtype):
+    if dtype.kind not in "fc":
+        return  # integer and boolean outputs take float0 cotangents; nothing flows back
     if isinstance(c, Array):
         c_shape, c_dtype, weak = c.shape, c.dtype, c.weak_type
     else:
         raw, weak = to_raw(c)
         c_shape, c_dtype = np.shape(raw), raw.dtype
-    expected = _dtypes.tangent_dtype(dtype)
-    if expected == _dtypes.float0:
-        return None
-    dtype_ok = c_dtype == expected or (weak and c_dtype.kind == expected.kind)
-    if tuple(c_shape) != tuple(shape) or not dtype_ok:
+    if c_shape != shape or not (c_dtype == dtype or (weak and c_dtype.kind == dtype.kind)):
         raise ValueError(
             f"unexpected JAX type (e.g. shape/dtype) for argument to VJP function: got "
-            f"{_dtypes.type_str(c_shape, c_dtype)}, but expected "
-            f"{_dtypes.type_str(shape, expected)} because the corresponding output of the "
-            f"function had type {_dtypes.type_str(shape, dtype)}."
+            f"{_dtypes.type_str(c_shape, c_dtype)}, but expected {_dtypes.type_str(shape, dtype)} "
+            f"because the corresponding output of the function had type "
+            f"{_dtypes.type_str(shape, dtype)}."
         )
-    return c
-
-
-def _at_base(raw, c, interp):
-    """A cotangent given by the user, as a value of ``interp``'s base level."""
-    if interp.base is RAW:
-        value, _ = to_raw(c)
-        return value
-    return c
-
-
-def _input_cotangent(cts, tracer, aval, interp):
-    shape, dtype, weak = aval
-    tdtype = _dtypes.tangent_dtype(dtype)
-    if tdtype == _dtypes.float0:
-        return Array(np.zeros(shape, _dtypes.float0), False)
-    ct = cts[tracer._idx] if (tracer is not None and cts is not None) else None
-    if ct is None:
-        return Array(np.zeros(shape, dtype), weak)
-    if interp.base is RAW:
-        value = np.asarray(ct) if not isinstance(ct, np.generic) else ct
-        if value.dtype != dtype:
-            value = value.astype(dtype)
-        return Array(value, weak)
-    return ct
 
 
 def vjp(fun, *primals, has_aux=False):
@@ -126,28 +115,33 @@ def vjp(fun, *primals, has_aux=False):
     >>> f_vjp(1.0)
     (Array(0.87758255, dtype=float32, weak_type=True),)
     """
-    _check_leaves(primals, "primals")
     in_leaves, in_tree = tree_flatten(primals)
+    _check_leaves(in_leaves, primals)
+    return _vjp(fun, in_leaves, in_tree, has_aux)
+
+
+def _vjp(fun, in_leaves, in_tree, has_aux):
     interp = VJPInterp(state.interp)
     args = []
     records = []
     for leaf in in_leaves:
-        if isinstance(leaf, Array):
-            aval = (leaf.shape, leaf.dtype, leaf.weak_type)
-        else:
-            raw, weak = to_raw(leaf)
-            aval = (np.shape(raw), raw.dtype, weak)
-            leaf = Array(raw, weak)
-        if _dtypes.tangent_dtype(aval[1]) == _dtypes.float0:
-            args.append(leaf)
-            records.append((None, aval))
-        else:
+        if not isinstance(leaf, Array):
+            leaf = Array(*to_raw(leaf))
+        dtype = leaf.dtype
+        if dtype.kind in "fc":
             t = interp.new_input(leaf)
             args.append(t)
-            records.append((t, aval))
-    with interp:
+            records.append((t, leaf.shape, dtype, leaf.weak_type))
+        else:
+            args.append(leaf)
+            records.append((None, leaf.shape, dtype, False))
+    saved = state.interp
+    state.interp = interp
+    try:
         out = fun(*tree_unflatten(in_tree, args))
-    interp.active = False
+    finally:
+        state.interp = saved
+        interp.active = False
     if has_aux:
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError(
@@ -165,13 +159,11 @@ def vjp(fun, *primals, has_aux=False):
                 f"{_fun_name(fun)} returned {o!r} of type {type(o)}, which is not a valid JAX "
                 f"type; differentiated functions must return arrays or pytrees of arrays."
             )
-        own = interp.own(o)
         p = interp.to_parent(o)
         if not isinstance(p, Array):
-            raw, weak = to_raw(p)
-            p = Array(raw, weak)
+            p = Array(*to_raw(p))
         primal_out.append(p)
-        out_records.append((o if own else None, p.shape, p.dtype))
+        out_records.append((o if interp.own(o) else None, p.shape, p.dtype))
     f_vjp = _VJPFunction(interp, in_tree, records, out_tree, out_records, _fun_name(fun))
     primal_out = tree_unflatten(out_tree, primal_out)
     if has_aux:
@@ -196,10 +188,8 @@ def _argnums_tuple(fun, argnums, nargs, who):
     return single, tuple(n % nargs for n in nums)
 
 
-def _check_inputs_inexact(dyn, allow_int, who):
-    if allow_int:
-        return
-    for k, leaf in enumerate(tree_leaves(dyn)):
+def _check_inputs_inexact(leaves, dyn, who):
+    for k, leaf in enumerate(leaves):
         dtype = leaf.dtype if isinstance(leaf, Array) else to_raw(leaf)[0].dtype
         if dtype.kind not in "fc":
             path = tree_flatten_with_path(dyn)[0][k][0]
@@ -225,7 +215,10 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
     def value_and_grad_f(*args, **kwargs):
         single, nums = _argnums_tuple(fun, argnums, len(args), who)
         dyn = tuple(args[i] for i in nums)
-        _check_inputs_inexact(dyn, allow_int, who)
+        leaves, in_tree = tree_flatten(dyn)
+        _check_leaves(leaves, dyn)
+        if not allow_int:
+            _check_inputs_inexact(leaves, dyn, who)
 
         def f_dyn(*dyn_args):
             full = list(args)
@@ -234,11 +227,16 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
             return fun(*full, **kwargs)
 
         if has_aux:
-            out, f_vjp, aux = vjp(f_dyn, *dyn, has_aux=True)
+            out, f_vjp, aux = _vjp(f_dyn, leaves, in_tree, True)
         else:
-            out, f_vjp = vjp(f_dyn, *dyn)
+            out, f_vjp = _vjp(f_dyn, leaves, in_tree, False)
         _check_scalar_output(out, fun, who)
-        g = f_vjp(Array(np.ones((), out.dtype), out.weak_type))
+        tracer = f_vjp._out_records[0][0]
+        seeds = []
+        if tracer is not None:  # the output depends on the inputs
+            seed = np.ones((), out.dtype)
+            seeds.append((tracer._idx, seed if f_vjp._interp.raw else Array(seed, out.weak_type)))
+        g = tree_unflatten(in_tree, f_vjp._input_cotangents(seeds))
         g = g[0] if single else g
         return ((out, aux), g) if has_aux else (out, g)
 

@@ -26,6 +26,7 @@ _INEXACT = "fc"
 
 
 def _is_raw(x):
+    """A bare NumPy value (as first-order backward passes use), not an Array or tracer."""
     t = type(x)
     return t is np.ndarray or t in _NP_SCALAR_TYPES
 
@@ -52,27 +53,17 @@ def unbroadcast(ct, x):
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and ct_shape[i + lead] != 1
     )
-    out = _reduce_sum(ct, axes) if axes else ct
-    return _reshape(out, shape) if out.shape != shape else out
+    out = _ops_for_unbroadcast["reduce_sum"](ct, axes) if axes else ct
+    return _ops_for_unbroadcast["reshape"](out, shape) if out.shape != shape else out
 
 
-def _reduce_sum(x, axes):
-    return reduce_sum_p.bind(x, axes=axes)
+# reduce_sum and reshape are declared in structural.py, which imports this module; it registers
+# them here when it is imported.
+_ops_for_unbroadcast = {}
 
 
-def _reshape(x, shape):
-    return reshape_p.bind(x, shape=tuple(shape))
-
-
-# reduce_sum and reshape are used by unbroadcast; their declarations live in shape/reduction
-# modules, which set these names when they are imported.
-reduce_sum_p: Primitive
-reshape_p: Primitive
-
-
-def set_unbroadcast_prims(reduce_sum, reshape):
-    global reduce_sum_p, reshape_p
-    reduce_sum_p, reshape_p = reduce_sum, reshape
+def set_unbroadcast_ops(reduce_sum, reshape):
+    _ops_for_unbroadcast.update(reduce_sum=reduce_sum, reshape=reshape)
 
 
 # -- conversion --------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from pullback._core import RAW, state
 from pullback._ops import _base
-from pullback._ops._base import primitive, unbroadcast
+from pullback._ops._base import _is_raw, primitive, unbroadcast
 
 # In a first-order backward pass (interpreter RAW) the operations below are called on bare
 # ndarrays: they then run their impl directly, as ``unary``/``binary`` do.
@@ -28,14 +30,14 @@ reduce_sum_p, _reduce_sum = primitive("reduce_sum", _reduce_sum_impl, vjp=(_redu
 
 def reduce_sum(x, axes):
     """Sum over ``axes`` (a tuple of non-negative ints)."""
-    if state.interp is RAW and type(x) is np.ndarray:
+    if state.interp is RAW and _is_raw(x):
         return _reduce_sum_impl(x, axes=tuple(axes))
     return _reduce_sum(x, axes=tuple(axes))
 
 
 reshape_p, _reshape = primitive(
     "reshape",
-    lambda x, *, shape: np.reshape(x, shape),
+    lambda x, *, shape: x.reshape(shape),
     vjp=(lambda ct, ans, x, *, shape: reshape(ct, x.shape),),
 )
 
@@ -45,14 +47,23 @@ def reshape(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    if state.interp is RAW and type(x) is np.ndarray:
+    if state.interp is RAW and _is_raw(x):
         return reshape_p.impl(x, shape=shape)
     return _reshape(x, shape=shape)
 
 
+def _broadcast_impl(x, *, shape):
+    # np.broadcast_to costs ~3 µs of Python; for small results a filled copy is cheaper
+    if math.prod(shape) > 4096:
+        return np.broadcast_to(x, shape)
+    out = np.empty(shape, x.dtype)
+    np.copyto(out, x)
+    return out
+
+
 broadcast_to_p, _broadcast_to = primitive(
     "broadcast_in_dim",
-    lambda x, *, shape: np.broadcast_to(x, shape),
+    _broadcast_impl,
     vjp=(lambda ct, ans, x, *, shape: unbroadcast(ct, x),),
 )
 
@@ -62,14 +73,14 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    if state.interp is RAW and type(x) is np.ndarray:
+    if state.interp is RAW and _is_raw(x):
         return broadcast_to_p.impl(x, shape=shape)
     return _broadcast_to(x, shape=shape)
 
 
 transpose_p, _transpose = primitive(
     "transpose",
-    lambda x, *, permutation: np.transpose(x, permutation),
+    lambda x, *, permutation: x.transpose(permutation),
     vjp=(
         lambda ct, ans, x, *, permutation: transpose(ct, tuple(np.argsort(permutation).tolist())),
     ),
@@ -81,12 +92,12 @@ def transpose(x, permutation):
     permutation = tuple(permutation)
     if permutation == tuple(range(len(permutation))):
         return x
-    if state.interp is RAW and type(x) is np.ndarray:
+    if state.interp is RAW and _is_raw(x):
         return transpose_p.impl(x, permutation=permutation)
     return _transpose(x, permutation=permutation)
 
 
-_base.set_unbroadcast_prims(reduce_sum_p, reshape_p)
+_base.set_unbroadcast_ops(reduce_sum, reshape)
 
 
 stop_gradient_p, _stop_gradient = primitive("stop_gradient", lambda x: x)
