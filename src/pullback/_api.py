@@ -41,13 +41,17 @@ def _check_leaves(leaves, tree, what="argument"):
 class _VJPFunction:
     """The pullback returned by ``vjp``: maps an output cotangent to input cotangents."""
 
-    def __init__(self, interp, in_tree, in_records, out_tree, out_records, name):
+    def __init__(self, interp, in_tree, in_records, out_tree, out_records, fun):
         self._interp = interp
         self._in_tree = in_tree
         self._in_records = in_records  # (tracer or None, shape, dtype, weak) per input leaf
         self._out_tree = out_tree
         self._out_records = out_records  # (tracer or None, shape, dtype) per output leaf
-        self.__name__ = f"vjp({name})"
+        self._fun = fun
+
+    @property
+    def __name__(self):
+        return f"vjp({_fun_name(self._fun)})"
 
     def __call__(self, ct):
         ct_leaves, ct_tree = tree_flatten(ct)
@@ -127,14 +131,15 @@ def _vjp(fun, in_leaves, in_tree, has_aux):
     for leaf in in_leaves:
         if not isinstance(leaf, Array):
             leaf = Array(*to_raw(leaf))
-        dtype = leaf.dtype
+        value = leaf._value  # every Array and tracer keeps a value with .shape and .dtype
+        dtype = value.dtype
         if dtype.kind in "fc":
             t = interp.new_input(leaf)
             args.append(t)
-            records.append((t, leaf.shape, dtype, leaf.weak_type))
+            records.append((t, value.shape, dtype, leaf._weak))
         else:
             args.append(leaf)
-            records.append((None, leaf.shape, dtype, False))
+            records.append((None, value.shape, dtype, False))
     saved = state.interp
     state.interp = interp
     try:
@@ -164,33 +169,40 @@ def _vjp(fun, in_leaves, in_tree, has_aux):
             p = Array(*to_raw(p))
         primal_out.append(p)
         out_records.append((o if interp.own(o) else None, p.shape, p.dtype))
-    f_vjp = _VJPFunction(interp, in_tree, records, out_tree, out_records, _fun_name(fun))
+    f_vjp = _VJPFunction(interp, in_tree, records, out_tree, out_records, fun)
     primal_out = tree_unflatten(out_tree, primal_out)
     if has_aux:
         return primal_out, f_vjp, aux
     return primal_out, f_vjp
 
 
-def _argnums_tuple(fun, argnums, nargs, who):
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+def _check_argnums(argnums, who):
+    """``(single, nums)`` from an int or a sequence of ints, checked when ``grad`` is built."""
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(argnums)
     if not nums:
         raise ValueError(f"{who}: argnums must be an int or a non-empty tuple of ints, got ().")
     for n in nums:
         if not isinstance(n, (int, np.integer)):
             raise TypeError(f"{who}: argnums must be ints, got {n!r} of type {type(n)}.")
+    return single, nums
+
+
+def _positions(fun, argnums, nums, nargs, who):
+    """``nums`` as non-negative positions for a call with ``nargs`` positional arguments."""
+    for n in nums:
         if not -nargs <= n < nargs:
             raise TypeError(
                 f"{who} of {_fun_name(fun)}: differentiating with respect to argnums={argnums} "
                 f"requires at least {(n if n >= 0 else -n - 1) + 1} positional arguments to be "
                 f"passed by the caller, but got only {nargs} positional arguments."
             )
-    return single, tuple(n % nargs for n in nums)
+    return tuple(n % nargs for n in nums)
 
 
 def _check_inputs_inexact(leaves, dyn, who):
     for k, leaf in enumerate(leaves):
-        dtype = leaf.dtype if isinstance(leaf, Array) else to_raw(leaf)[0].dtype
+        dtype = leaf._value.dtype if isinstance(leaf, Array) else to_raw(leaf)[0].dtype
         if dtype.kind not in "fc":
             path = tree_flatten_with_path(dyn)[0][k][0]
             raise TypeError(
@@ -211,9 +223,15 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
 
 
 def _value_and_grad(fun, argnums, has_aux, allow_int, who):
+    single, given = _check_argnums(argnums, who)
+    positions = {}  # per number of positional arguments
+
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
-        single, nums = _argnums_tuple(fun, argnums, len(args), who)
+        nargs = len(args)
+        nums = positions.get(nargs)
+        if nums is None:
+            nums = positions[nargs] = _positions(fun, argnums, given, nargs, who)
         dyn = tuple(args[i] for i in nums)
         leaves, in_tree = tree_flatten(dyn)
         _check_leaves(leaves, dyn)

@@ -74,7 +74,7 @@ class VJPInterp(Interpreter):
     def new_input(self, value):
         """A tracer for a differentiated input given at the parent level."""
         if self.raw:
-            raw, weak = to_raw(value)
+            raw, weak = (value._value, value._weak) if type(value) is Array else to_raw(value)
         else:
             raw, weak = value, weak_of(value)
         idx = len(self.tape)
