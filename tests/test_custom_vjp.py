@@ -888,3 +888,56 @@ def test_no_warnings_in_plain_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jax.grad(S)(1.0)
+
+
+@jax.tree_util.register_pytree_node_class
+class Box:
+    """A custom pytree node with a static flag (spec scenario 78)."""
+
+    def __init__(self, strict, x):
+        if strict and not isinstance(x, (jax.Array, float)):
+            raise TypeError(f"Box got {type(x)}")
+        self.strict, self.x = strict, x
+
+    def tree_flatten(self):
+        return (self.x,), self.strict
+
+    @classmethod
+    def tree_unflatten(cls, strict, children):
+        return cls(strict, *children)
+
+
+def test_custom_pytree_node_argument_and_cotangent():
+    f = jax.custom_vjp(lambda box, y: box.x * y)
+    f.defvjp(lambda box, y: (f(box, y), (box.x, y)), lambda r, g: (Box(False, r[1] * g), r[0] * g))
+    gbox, gy = jax.grad(f, (0, 1))(Box(False, 2.0), 3.0)
+    assert isinstance(gbox, Box)
+    close(gbox.x, 3.0)
+    close(gy, 2.0)
+    f.defvjp(lambda box, y: (f(box, y), (box.x, y)), lambda r, g: ((r[1] * g,), r[0] * g))
+    with pytest.raises(TypeError, match="argument 'box' must have the argument's pytree"):
+        jax.grad(f, (0, 1))(Box(False, 2.0), 3.0)
+
+
+def test_symbolic_zeros_custom_pytree_node():
+    seen = []
+    f = jax.custom_vjp(lambda box, y: box.x * y)
+
+    def fwd(box, y):
+        seen.append((type(box.x), box.x.perturbed, y.perturbed))
+        values = custom_vjp_primal_tree_values(box)
+        return values.x * y.value, (values.x, y.value)
+
+    f.defvjp(fwd, lambda r, g: (Box(False, r[1] * g), r[0] * g), symbolic_zeros=True)
+    g = jax.grad(f)(Box(False, 2.0), 3.0)
+    close(g.x, 3.0)
+    assert seen == [(CustomVJPPrimal, True, False)]
+    # an unflatten that validates its leaves sees CustomVJPPrimal and raises its own error
+    with pytest.raises(TypeError, match="Box got <class '.*CustomVJPPrimal'>"):
+        jax.grad(f)(Box(True, jnp.float32(2.0)), 3.0)
+
+
+def test_validating_custom_node_works_without_symbolic_zeros():
+    f = jax.custom_vjp(lambda box: box.x * 2.0)
+    f.defvjp(lambda box: (f(box), None), lambda r, g: (Box(True, g * 2.0),))
+    close(jax.grad(f)(Box(True, jnp.float32(2.0))).x, 2.0)

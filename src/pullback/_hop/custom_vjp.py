@@ -641,7 +641,8 @@ def _check_bwd_output(call, result, vals):
                     continue
             flat.append(_check_leaf(cv, sig.arg_name(pos), (), aval_of(val), entry))
         return flat
-    primal_args = tree_unflatten(call.in_tree, [_AvalLeaf(aval_of(v)) for v in vals])
+    # the arguments rebuilt from their own leaves, so custom nodes' unflatten sees real values
+    primal_args = tree_unflatten(call.in_tree, vals)
     flat = []
     for pos, arg, entry in zip(call.diff_pos, primal_args, result, strict=True):
         _match(cv, sig.arg_name(pos), arg, entry, (), flat)
@@ -653,17 +654,10 @@ def _flat_tuple_treedef(n):
     return tree_flatten((0,) * n)[1]
 
 
-class _AvalLeaf:
-    __slots__ = ("aval",)
-
-    def __init__(self, aval):
-        self.aval = aval
-
-
 def _match(cv, argname, primal, ct, path, out):
     """Append to ``out`` one checked cotangent (or None) per leaf of ``primal``."""
-    if type(primal) is _AvalLeaf:
-        out.append(_check_leaf(cv, argname, path, primal.aval, ct))
+    if is_valid_leaf(primal):
+        out.append(_check_leaf(cv, argname, path, aval_of(primal), ct))
         return
     children, meta, entries, _ = optree.tree_flatten_one_level(primal, namespace="pullback")
     if ct is None:
@@ -679,16 +673,12 @@ def _match(cv, argname, primal, ct, path, out):
         raise TypeError(
             f"Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__}: the cotangent for argument "
             f"{argname!r}{' at ' + keystr(path) if path else ''} must have the argument's pytree "
-            f"structure {optree.tree_structure(_to_stars(primal), namespace='pullback')} (None "
+            f"structure {optree.tree_structure(primal, namespace='pullback')} (None "
             f"allowed for any subtree), but got "
             f"{optree.tree_structure(ct, none_is_leaf=True, namespace='pullback')}."
         )
     for entry, child, ct_child in zip(entries, children, ct_children, strict=True):
         _match(cv, argname, child, ct_child, path + (_key(primal, entry),), out)
-
-
-def _to_stars(tree):
-    return tree_map(lambda _: 0, tree, is_leaf=lambda x: type(x) is _AvalLeaf)
 
 
 def _key(node, entry):
