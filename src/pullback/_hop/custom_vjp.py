@@ -580,22 +580,11 @@ def _bwd_entry(ct, call, res, out_leaves, traced, vals, inputs):
     cv = call.cv
     base = state.interp
     raw = base is RAW
-    if type(ct) is not tuple:
-        ct = (ct,)
-    ct_leaves = []
-    for k, o in zip(traced, out_leaves, strict=True):
-        c = ct[k] if k is not None else None
-        if c is None:
-            zero = SymbolicZero.from_primal_value(o)
-            c = zero if cv.symbolic_zeros else Array(np.zeros(zero.shape, zero.dtype), False)
-        elif raw:
-            c = Array(c, False)
-        ct_leaves.append(c)
-    ct_tree = (
-        ct_leaves[0]
-        if call.out_tree is _LEAF_TREEDEF
-        else (tree_unflatten(call.out_tree, ct_leaves))
-    )
+    if call.out_tree is _LEAF_TREEDEF and traced[0] == 0:
+        # one array output, and its cotangent arrived (else the entry is skipped)
+        ct_tree = Array(ct, False) if raw else ct
+    else:
+        ct_tree = _output_cotangent_tree(call, ct, out_leaves, traced, raw)
     state.interp = EVAL if raw else base
     try:
         if call.nondiff:
@@ -608,6 +597,23 @@ def _bwd_entry(ct, call, res, out_leaves, traced, vals, inputs):
     for c, i in zip(_check_bwd_output(call, result, vals), inputs, strict=True):
         cts.append(None if c is None or i < 0 else (c._value if raw and type(c) is Array else c))
     return cts
+
+
+def _output_cotangent_tree(call, ct, out_leaves, traced, raw):
+    """The cotangent ``bwd`` receives: zeros (or SymbolicZero) where none arrived."""
+    cv = call.cv
+    if type(ct) is not tuple:
+        ct = (ct,)
+    ct_leaves = []
+    for k, o in zip(traced, out_leaves, strict=True):
+        c = ct[k] if k is not None else None
+        if c is None:
+            zero = SymbolicZero.from_primal_value(o)
+            c = zero if cv.symbolic_zeros else Array(np.zeros(zero.shape, zero.dtype), False)
+        elif raw:
+            c = Array(c, False)
+        ct_leaves.append(c)
+    return _unflatten(call.out_tree, ct_leaves)
 
 
 def _check_bwd_output(call, result, vals):
