@@ -167,7 +167,7 @@ class Worker:
 def time_imports(modules, runs, env):
     """Median wall time of ``python -c "import M"`` in fresh processes, modules taking turns."""
     cmds = {m: [sys.executable, "-c", f"import {m}"] for m in modules}
-    for cmd in cmds.values():  # warm the file system cache
+    for cmd in cmds.values():  # warm the file system and bytecode caches
         subprocess.run(cmd, env=env, check=True, capture_output=True)
     samples = {m: [] for m in modules}
     for _ in range(runs):
@@ -383,6 +383,9 @@ def main(argv=None):
     if "import" in selected:
         print("running import ...", file=sys.stderr, flush=True)
         env_vars = dict(os.environ)
+        # measure imports as installed code runs them: with compiled bytecode cached (pip
+        # compiles a wheel's modules at install; the warm-up run below writes the cache here)
+        env_vars.pop("PYTHONDONTWRITEBYTECODE", None)
         env_vars["PYTHONPATH"] = os.pathsep.join(
             [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]
         )

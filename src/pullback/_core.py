@@ -35,13 +35,19 @@ __all__ = [
 class UnexpectedTracerError(Exception):
     """A traced value was used outside the transformation that created it."""
 
+    __module__ = "pullback.errors"
+
 
 class ConcretizationTypeError(TypeError):
     """A concrete value was needed where only an abstract (traced) one exists."""
 
+    __module__ = "pullback.errors"
+
 
 class TracerBoolConversionError(ConcretizationTypeError):
     """``bool()`` of a traced value."""
+
+    __module__ = "pullback.errors"
 
 
 class Array:

@@ -64,6 +64,8 @@ __all__ = [
 class CustomVJPException(Exception):
     """A custom_vjp function was used in a way its rule cannot support."""
 
+    __module__ = "pullback.errors"
+
 
 @dataclasses.dataclass(slots=True, frozen=True)
 class CustomVJPPrimal:
