@@ -21,7 +21,7 @@ import numpy as np
 
 from pullback import _dtypes
 from pullback._core import EVAL, RAW, Array, Interpreter, Tracer, out_weak, state, to_raw
-from pullback._ops._base import weak_of
+from pullback._ops._base import pass_x, pass_y, weak_of
 
 _SCALARS = frozenset({int, float, complex})
 
@@ -140,14 +140,20 @@ class VJPInterp(Interpreter):
             weak = weak and weak_of(y)
         out = prim.impl(vx, vy) if self.raw else self.parent.process2(prim, vx, vy)
         tape = self.tape
-        t = VJPTracer(out, weak, self, len(tape))
         if ox and oy:
             tape.append((_pair, (x._idx, y._idx), (prim.vjp, out, vx, vy), 0))
         elif ox:
-            tape.append((prim.vjp[0], x._idx, (out, vx, vy), 0))
+            rule = prim.vjp[0]
+            if rule is pass_x and (type(vy) in _SCALARS or vx.shape == out.shape):
+                # the cotangent reaches x unchanged: the output shares x's tape slot
+                return VJPTracer(out, weak, self, x._idx)
+            tape.append((rule, x._idx, (out, vx, vy), 0))
         else:
-            tape.append((prim.vjp[1], y._idx, (out, vx, vy), 0))
-        return t
+            rule = prim.vjp[1]
+            if rule is pass_y and (type(vx) in _SCALARS or vy.shape == out.shape):
+                return VJPTracer(out, weak, self, y._idx)
+            tape.append((rule, y._idx, (out, vx, vy), 0))
+        return VJPTracer(out, weak, self, len(tape) - 1)
 
     def process(self, prim, args, params):
         rule = prim.rules.get("vjp")

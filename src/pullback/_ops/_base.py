@@ -66,6 +66,20 @@ def set_unbroadcast_ops(reduce_sum, reshape):
     _ops_for_unbroadcast.update(reduce_sum=reduce_sum, reshape=reshape)
 
 
+def pass_x(ct, ans, x, y):
+    """The VJP of an operand that the output depends on with derivative 1 (``x`` of ``x + y``).
+
+    An interpreter may skip recording it when no broadcasting happened: the cotangent then
+    reaches ``x`` unchanged.
+    """
+    return unbroadcast(ct, x)
+
+
+def pass_y(ct, ans, x, y):
+    """``pass_x`` for the second operand."""
+    return unbroadcast(ct, y)
+
+
 # -- conversion --------------------------------------------------------------------------------
 
 

@@ -10,6 +10,8 @@ from pullback._ops._base import (
     binary,
     convert_element_type,
     dtype_of,
+    pass_x,
+    pass_y,
     unary,
     unbroadcast,
 )
@@ -76,17 +78,9 @@ bitwise_not_p, bitwise_not = unary(
 
 
 # -- binary ---------------------------------------------------------------------------------------
-add_p, add = binary(
-    "add",
-    np.add,
-    vjp_x=lambda ct, ans, x, y: unbroadcast(ct, x),
-    vjp_y=lambda ct, ans, x, y: unbroadcast(ct, y),
-)
+add_p, add = binary("add", np.add, vjp_x=pass_x, vjp_y=pass_y)
 sub_p, subtract = binary(
-    "sub",
-    np.subtract,
-    vjp_x=lambda ct, ans, x, y: unbroadcast(ct, x),
-    vjp_y=lambda ct, ans, x, y: unbroadcast(-ct, y),
+    "sub", np.subtract, vjp_x=pass_x, vjp_y=lambda ct, ans, x, y: unbroadcast(-ct, y)
 )
 mul_p, multiply = binary("mul", np.multiply, dx=lambda x, y, ans: y, dy=lambda x, y, ans: x)
 div_p, true_divide = binary(
