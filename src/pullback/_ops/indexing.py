@@ -222,7 +222,7 @@ def _gather_vjp(ct, ans, x, *indices, index, mode, fill_value):
     return scatter_add(zeros, ct, *indices, index=index, mode=smode, unique_indices=False)
 
 
-gather_p, _gather = primitive("gather", _gather_impl, vjp=_rules(_gather_vjp))
+gather_p, _gather = primitive("gather", _gather_impl, vjp=_rules(_gather_vjp), weak=(0,))
 
 
 def gather(x, *indices, index, mode="clip", fill_value=None):

@@ -257,6 +257,7 @@ take_p, _take = primitive(
         ),
         None,
     ),
+    weak=(0,),
 )
 take_add_p, _take_add = primitive(
     "take_add",
@@ -265,6 +266,7 @@ take_add_p, _take_add = primitive(
         lambda ct, ans, c, idx, *, axis, mode, size: take(ct, idx, axis, mode, 0),
         None,
     ),
+    weak=(0,),
 )
 
 
@@ -314,5 +316,4 @@ def repeat(x, repeats, axis):
         out = broadcast_to(reshape(x, shape), target)
         return reshape(out, x.shape[:axis] + (n * repeats,) + x.shape[axis + 1 :])
     index = np.repeat(np.arange(n, dtype=np.int32), np.asarray(repeats, np.int64))
-    # a weakly typed index: the result is weak exactly when ``x`` is
-    return take(x, Array(index, True), axis, "clip", 0)
+    return take(x, Array(index, False), axis, "clip", 0)

@@ -241,9 +241,7 @@ def _rewriting_take(x, idx, mode=None, fill_value=None):
             return x
         return getitem(x, index)
     fill = _canonical_fill(fill_value, dtype_of(x))
-    out = gather(x, *arrays, index=index, mode=gmode, fill_value=fill)
-    weak = weak_of(x)
-    return convert_element_type(out, out.dtype, True) if weak else out
+    return gather(x, *arrays, index=index, mode=gmode, fill_value=fill)
 
 
 def _getitem_method(self, idx):
