@@ -621,11 +621,8 @@ def take(
         raw = np.asarray(idx)
         if raw.dtype.kind not in "iu":
             raise TypeError(f"take: indices must be integers, got dtype {raw.dtype}")
-        idx = Array(raw.astype(np.int32) if raw.dtype.itemsize > 4 else raw, True)
+        idx = Array(raw.astype(np.int32) if raw.dtype.itemsize > 4 else raw, False)
     elif dtype_of(idx).kind not in "iu":
         raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
-    elif type(idx) is Array and not idx.weak_type:
-        # the result is weakly typed exactly when ``a`` is (the indices do not count)
-        idx = Array(idx._value, True)
     fill = _default_fill(a.dtype) if fill_value is None else fill_value
     return _ops.take(a, idx, axis, mode, fill)
