@@ -120,19 +120,24 @@ def vjp(fun, *primals, has_aux=False):
     (Array(0.87758255, dtype=float32, weak_type=True),)
     """
     in_leaves, in_tree = tree_flatten(primals)
-    _check_leaves(in_leaves, primals)
-    return _vjp(fun, in_leaves, in_tree, has_aux)
+    return _vjp(fun, in_leaves, in_tree, has_aux, primals)
 
 
-def _vjp(fun, in_leaves, in_tree, has_aux):
+def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
+    """``vjp`` on flat inputs. ``inputs`` is the tree errors name paths in; ``require_inexact``
+    names the transformation that refuses integer inputs (grad without allow_int)."""
     interp = VJPInterp(state.interp)
     args = []
     records = []
     for leaf in in_leaves:
         if not isinstance(leaf, Array):
+            if not is_valid_leaf(leaf):
+                _check_leaves(in_leaves, inputs)
             leaf = Array(*to_raw(leaf))
         value = leaf._value  # every Array and tracer keeps a value with .shape and .dtype
         dtype = value.dtype
+        if require_inexact and dtype.kind not in "fc":
+            _check_inputs_inexact(in_leaves, inputs, require_inexact)
         if dtype.kind in "fc":
             t = interp.new_input(leaf)
             args.append(t)
@@ -234,9 +239,7 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
             nums = positions[nargs] = _positions(fun, argnums, given, nargs, who)
         dyn = tuple(args[i] for i in nums)
         leaves, in_tree = tree_flatten(dyn)
-        _check_leaves(leaves, dyn)
-        if not allow_int:
-            _check_inputs_inexact(leaves, dyn, who)
+        inexact = None if allow_int else who
 
         def f_dyn(*dyn_args):
             full = list(args)
@@ -245,9 +248,9 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
             return fun(*full, **kwargs)
 
         if has_aux:
-            out, f_vjp, aux = _vjp(f_dyn, leaves, in_tree, True)
+            out, f_vjp, aux = _vjp(f_dyn, leaves, in_tree, True, dyn, inexact)
         else:
-            out, f_vjp = _vjp(f_dyn, leaves, in_tree, False)
+            out, f_vjp = _vjp(f_dyn, leaves, in_tree, False, dyn, inexact)
         _check_scalar_output(out, fun, who)
         tracer = f_vjp._out_records[0][0]
         seeds = []

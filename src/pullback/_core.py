@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from pullback import _dtypes
-from pullback._config import config
 
 __all__ = [
     "Array",
@@ -25,7 +24,6 @@ __all__ = [
     "EVAL",
     "RAW",
     "state",
-    "bind",
     "UnexpectedTracerError",
     "ConcretizationTypeError",
     "TracerBoolConversionError",
@@ -316,8 +314,11 @@ def python_scalar(x):
     return _dtypes.default_complex_dtype().type(x), True
 
 
+_LEAF_CLASSES = (Array, np.ndarray, np.generic, *_PY_SCALARS)
+
+
 def is_valid_leaf(x):
-    return isinstance(x, (Array, np.ndarray, np.generic, *_PY_SCALARS))
+    return isinstance(x, _LEAF_CLASSES)
 
 
 # -- primitives --------------------------------------------------------------------------------
@@ -394,14 +395,6 @@ class Interpreter:
     def process2(self, prim, x, y):
         return self.process(prim, (x, y), {})
 
-    def __enter__(self):
-        self._saved = state.interp
-        state.interp = self
-        return self
-
-    def __exit__(self, *exc):
-        state.interp = self._saved
-
 
 class _State:
     __slots__ = ("interp",)
@@ -453,31 +446,3 @@ def out_weak(rule, weaks):
 EVAL = EvalInterp(wrap=True)
 RAW = EvalInterp(wrap=False)
 state.interp = EVAL
-
-
-def bind(prim, args, params):
-    return state.interp.process(prim, args, params)
-
-
-def user_level(interp):
-    """The interpreter under which user code runs when a rule calls it at ``interp``'s level."""
-    return EVAL if interp is RAW else interp
-
-
-def lift(value, interp):
-    """A value of ``interp``'s level as user code sees it: raw values become ``Array``."""
-    if interp is RAW and not isinstance(value, Array):
-        raw, weak = to_raw(value)
-        return Array(raw, weak)
-    return value
-
-
-def lower(value, interp):
-    """The inverse of ``lift``: ``Array`` becomes raw at the ``RAW`` level."""
-    if interp is RAW and type(value) is Array:
-        return value._value
-    return value
-
-
-def x64_enabled():
-    return config.jax_enable_x64

@@ -37,10 +37,11 @@ class VJPTracer(Tracer):
 
 
 class VJPInterp(Interpreter):
-    __slots__ = ("tape", "base", "raw", "_saved")
+    __slots__ = ("tape", "base", "raw")
 
     def __init__(self, parent):
-        super().__init__(parent)
+        self.parent = parent
+        self.active = True
         self.tape = []
         self.raw = parent is EVAL
         # the level at which primal values are computed and the backward pass runs
@@ -100,10 +101,6 @@ class VJPInterp(Interpreter):
         if type(x) is VJPTracer and x._interp is self:
             return Array(x._value, x._weak) if self.raw else x._value
         return x
-
-    def user_level(self):
-        """The interpreter under which user code (custom rules) runs at the base level."""
-        return EVAL if self.raw else self.parent
 
     # -- processing ---------------------------------------------------------------------------
     def process1(self, prim, x):
