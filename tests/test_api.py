@@ -225,3 +225,24 @@ def test_array_operators():
     close(abs(-a), [1, 2])
     assert (a > 1).dtype == np.bool_
     close(a == 1.0, [True, False])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: x + 2.0,
+        lambda x: 2.0 + x,
+        lambda x: x - 2,
+        lambda x: 2.0 - x,
+        lambda x: x * 3,
+        lambda x: 3.0 * x,
+        lambda x: x / 4.0,
+        lambda x: 4.0 / x,
+        lambda x: (x + 1.0) * (x - 1.0) + x,
+    ],
+)
+def test_scalar_operators_on_tracers(f):
+    check_grads(lambda x: jnp.sum(f(x) * f(x)), (jnp.array([0.5, 1.5, -2.0]),), order=2)
+    g = jax.grad(lambda x: jnp.sum(f(x)))(jnp.array([0.5, 1.5], jnp.float32))
+    assert g.dtype == np.float32 and not g.weak_type
+    assert jax.grad(lambda x: f(x))(1.0).weak_type

@@ -22,6 +22,7 @@ import numpy as np
 from pullback import _dtypes
 from pullback._core import EVAL, RAW, Array, Interpreter, Tracer, out_weak, state, to_raw
 from pullback._ops._base import pass_x, pass_y, weak_of
+from pullback._ops.elementwise import add_p, div_p, mul_p, sub_p
 
 _SCALARS = frozenset({int, float, complex})
 
@@ -34,6 +35,40 @@ class VJPTracer(Tracer):
         self._weak = weak
         self._interp = interp
         self._idx = idx
+
+
+def _scalar_operator(name, prim, reflected):
+    """``tracer OP python_scalar``, recorded without the generic dispatch.
+
+    The commonest operation of an eager gradient, and one with nothing to promote: NumPy keeps
+    the tracer's float dtype against a Python scalar (NEP 50), as JAX's weak types do. Anything
+    else goes to ``Array``'s operator.
+    """
+    impl = prim.impl
+    rule = prim.vjp[1 if reflected else 0]
+    passes = rule is (pass_y if reflected else pass_x)
+
+    def operator(self, other):
+        interp = self._interp
+        if (type(other) is float or type(other) is int) and state.interp is interp and interp.raw:
+            v = self._value
+            if v.dtype.kind == "f":
+                out = impl(other, v) if reflected else impl(v, other)
+                if passes:  # the cotangent reaches self unchanged: share its tape slot
+                    return VJPTracer(out, self._weak, interp, self._idx)
+                tape = interp.tape
+                data = (out, other, v) if reflected else (out, v, other)
+                tape.append((rule, self._idx, data, 0))
+                return VJPTracer(out, self._weak, interp, len(tape) - 1)
+        return Array.__dict__[name](self, other)
+
+    operator.__name__ = name
+    return operator
+
+
+for _prim, _op in ((add_p, "add"), (sub_p, "sub"), (mul_p, "mul"), (div_p, "truediv")):
+    setattr(VJPTracer, f"__{_op}__", _scalar_operator(f"__{_op}__", _prim, False))
+    setattr(VJPTracer, f"__r{_op}__", _scalar_operator(f"__r{_op}__", _prim, True))
 
 
 class VJPInterp(Interpreter):
