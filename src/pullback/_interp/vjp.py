@@ -50,16 +50,15 @@ def _scalar_operator(name, prim, reflected):
 
     def operator(self, other):
         interp = self._interp
+        # (a tracer's value is always float or complex: only inexact inputs are traced)
         if (type(other) is float or type(other) is int) and state.interp is interp and interp.raw:
             v = self._value
-            if v.dtype.kind == "f":
-                out = impl(other, v) if reflected else impl(v, other)
-                if passes:  # the cotangent reaches self unchanged: share its tape slot
-                    return VJPTracer(out, self._weak, interp, self._idx)
-                tape = interp.tape
-                data = (out, other, v) if reflected else (out, v, other)
-                tape.append((rule, self._idx, data, 0))
-                return VJPTracer(out, self._weak, interp, len(tape) - 1)
+            out = impl(other, v) if reflected else impl(v, other)
+            if passes:  # the cotangent reaches self unchanged: share its tape slot
+                return VJPTracer(out, self._weak, interp, self._idx)
+            tape = interp.tape
+            tape.append((rule, self._idx, (out, other, v) if reflected else (out, v, other), 0))
+            return VJPTracer(out, self._weak, interp, len(tape) - 1)
         return Array.__dict__[name](self, other)
 
     operator.__name__ = name

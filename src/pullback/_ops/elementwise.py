@@ -82,7 +82,20 @@ add_p, add = binary("add", np.add, vjp_x=pass_x, vjp_y=pass_y)
 sub_p, subtract = binary(
     "sub", np.subtract, vjp_x=pass_x, vjp_y=lambda ct, ans, x, y: unbroadcast(-ct, y)
 )
-mul_p, multiply = binary("mul", np.multiply, dx=lambda x, y, ans: y, dy=lambda x, y, ans: x)
+
+
+def _mul_vjp_x(ct, ans, x, y):
+    g = ct * y
+    return g if g.shape == x.shape else unbroadcast(g, x)
+
+
+def _mul_vjp_y(ct, ans, x, y):
+    g = ct * x
+    return g if g.shape == y.shape else unbroadcast(g, y)
+
+
+# the rules are dx = y and dy = x written out, which saves a call per product
+mul_p, multiply = binary("mul", np.multiply, vjp_x=_mul_vjp_x, vjp_y=_mul_vjp_y)
 div_p, true_divide = binary(
     "div",
     np.true_divide,
