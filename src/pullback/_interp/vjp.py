@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback import _dtypes
 from pullback._core import EVAL, RAW, Array, Interpreter, Tracer, out_weak, state, to_raw
 from pullback._ops._base import pass_x, pass_y, weak_of
 from pullback._ops.elementwise import add_p, div_p, mul_p, sub_p
@@ -190,23 +189,33 @@ class VJPInterp(Interpreter):
         rule = prim.rules.get("vjp")
         if rule is not None:
             return rule(self, args, params)
-        inputs = tuple(x._idx if type(x) is VJPTracer and x._interp is self else -1 for x in args)
-        vals = [self.primal(x) for x in args]
-        if prim.vjp is None or max(inputs) < 0:
+        inputs, vals, weaks = [], [], []
+        own = False
+        for x in args:
+            if type(x) is VJPTracer and x._interp is self:
+                inputs.append(x._idx)
+                vals.append(x._value)
+                weaks.append(x._weak)
+                own = True
+            else:
+                inputs.append(-1)
+                vals.append(self.primal(x))
+                weaks.append(weak_of(x))
+        if not own or prim.vjp is None:
             return self._constant(prim, vals, params)
+        inputs = tuple(inputs)
         out = prim.impl(*vals, **params) if self.raw else self.parent.process(prim, vals, params)
-        weak = out_weak(
-            prim.weak,
-            [x._weak if i >= 0 else weak_of(x) for x, i in zip(args, inputs, strict=True)],
-        )
+        weak = out_weak(prim.weak, weaks)
         if prim.multiple_results:
             outs = list(out)
             return self.record(
                 _general, inputs, (prim, params, outs, vals, inputs), outs, [weak] * len(outs)
             )
-        if _dtypes.tangent_dtype(out.dtype) == _dtypes.float0:
+        if out.dtype.kind not in "fc":  # an integer or boolean result has no cotangent
             return self._lift(out, False)
-        return self.record(_general, inputs, (prim, params, out, vals, inputs), [out], [weak])[0]
+        tape = self.tape
+        tape.append((_general, inputs, (prim, params, out, vals, inputs), 0))
+        return VJPTracer(out, weak, self, len(tape) - 1)
 
     def _constant(self, prim, vals, params):
         """Apply ``prim`` to non-differentiated values and hand the result back as a constant."""
@@ -226,10 +235,11 @@ def _general(ct, prim, params, ans, vals, inputs):
     if type(ans) is list:
         ct = tuple(zeros_like_value(a) if c is None else c for c, a in zip(ct, ans))
     rules = prim.vjp
-    return tuple(
-        rules[k](ct, ans, *vals, **params) if i >= 0 and rules[k] is not None else None
-        for k, i in enumerate(inputs)
-    )
+    cts = []
+    for k, i in enumerate(inputs):
+        rule = rules[k]
+        cts.append(rule(ct, ans, *vals, **params) if i >= 0 and rule is not None else None)
+    return cts
 
 
 def zeros_like_value(x):
