@@ -94,19 +94,20 @@ def sum(
     >>> jnp.sum(jnp.array([1, 2, 3], dtype=jnp.int8))
     Array(6, dtype=int32)
     """
-    _no_out(out, "sum")
-    a = _strong(a)
-    if dtype is None:
-        dtype = _upcast_small_ints(a.dtype) if promote_integers else a.dtype
-    else:
-        dtype = _dtypes.canonicalize_dtype(dtype)
-    if a.dtype != dtype:
-        a = _ops.convert_element_type(a, dtype)
-    axes = _canonical_axes(axis, a.ndim, "sum")
-    result = _ops.reduce_sum(_masked(a, where, 0), axes)
-    if initial is not None:
-        result = _ops.add(result, _ops.convert_element_type(initial, dtype))
-    return _finish(result, a.shape, axes, keepdims)
+    return _accumulate(
+        a,
+        axis,
+        dtype,
+        out,
+        keepdims,
+        initial,
+        where,
+        promote_integers,
+        "sum",
+        _ops.reduce_sum,
+        _ops.add,
+        0,
+    )
 
 
 def prod(
@@ -125,7 +126,27 @@ def prod(
     >>> jnp.prod(jnp.array([1.0, 2.0, 3.0]))
     Array(6., dtype=float32)
     """
-    _no_out(out, "prod")
+    return _accumulate(
+        a,
+        axis,
+        dtype,
+        out,
+        keepdims,
+        initial,
+        where,
+        promote_integers,
+        "prod",
+        _ops.reduce_prod,
+        _ops.multiply,
+        1,
+    )
+
+
+def _accumulate(
+    a, axis, dtype, out, keepdims, initial, where, promote_integers, who, reduce, combine, unit
+):
+    """sum and prod: JAX's accumulation dtype, ``where`` masking with ``unit``, ``initial``."""
+    _no_out(out, who)
     a = _strong(a)
     if dtype is None:
         dtype = _upcast_small_ints(a.dtype) if promote_integers else a.dtype
@@ -133,10 +154,10 @@ def prod(
         dtype = _dtypes.canonicalize_dtype(dtype)
     if a.dtype != dtype:
         a = _ops.convert_element_type(a, dtype)
-    axes = _canonical_axes(axis, a.ndim, "prod")
-    result = _ops.reduce_prod(_masked(a, where, 1), axes)
+    axes = _canonical_axes(axis, a.ndim, who)
+    result = reduce(_masked(a, where, unit), axes)
     if initial is not None:
-        result = _ops.multiply(result, _ops.convert_element_type(initial, dtype))
+        result = combine(result, _ops.convert_element_type(initial, dtype))
     return _finish(result, a.shape, axes, keepdims)
 
 
