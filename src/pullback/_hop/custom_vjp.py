@@ -35,7 +35,7 @@ from pullback._core import (
     state,
     to_raw,
 )
-from pullback._interp.vjp import VJPTracer
+from pullback._interp.vjp import VJPInterp, VJPTracer
 from pullback._ops import convert_element_type
 from pullback._ops._base import dtype_of, weak_of
 from pullback.tree_util import (
@@ -247,6 +247,11 @@ class custom_vjp:
         sig = self._signature
         self._fast_arity = sig.n_positional if sig.simple and not self.nondiff_argnums else -1
         self._positions = tuple(range(sig.n_positional))
+        if self._fast_arity >= 0:
+            n = self._fast_arity
+            # the parameter of calls taking the inline reverse-mode lane (one array output)
+            self._lane_call = _Call(self, (), self._positions, {}, _flat_tuple_treedef(n), n)
+            self._lane_call.out_tree = _LEAF_TREEDEF
 
     def __getattr__(self, name):
         if name.startswith("__") or name in ("fun", "_signature"):
@@ -271,12 +276,64 @@ class custom_vjp:
                 if type(a) not in _LEAF_TYPES:
                     break
             else:
+                if type(interp) is VJPInterp and interp.raw and not self.symbolic_zeros:
+                    out = _vjp_lane(self, interp, args, n)
+                    if out is not None:
+                        return out
                 call = _Call(self, (), self._positions, {}, _flat_tuple_treedef(n), n)
                 out = interp.process(custom_vjp_call_p, args, {"call": call})
                 if call.out_tree is _LEAF_TREEDEF:
                     return out[0]
                 return tree_unflatten(call.out_tree, out)
         return _call(self, *args, **kwargs)
+
+
+def _vjp_lane(cv, interp, args, n):
+    """The reverse-mode rule for the commonest call, inline: array arguments of an eager
+    ``grad``, one array output. Returns None to hand the call to the general path."""
+    vals = []
+    inputs = []
+    own = False
+    for a in args:
+        if type(a) is VJPTracer and a._interp is interp:
+            vals.append(Array(a._value, a._weak))
+            inputs.append(a._idx)
+            own = True
+        else:
+            vals.append(a)
+            inputs.append(-1)
+    if not own:
+        return None
+    inputs = tuple(inputs)
+    state.interp = EVAL
+    try:
+        pair = cv.fwd(*vals)
+    except UnexpectedTracerError as e:
+        raise _closure_error(cv, e) from None
+    finally:
+        state.interp = interp
+    if type(pair) is tuple and len(pair) == 2:
+        out, res = pair
+        if (
+            type(out) is Array
+            and out._value.dtype.kind in "fc"
+            and (res is None or type(res) in _LEAF_TYPES or _all_valid(tree_leaves(res)))
+        ):
+            tape = interp.tape
+            data = (cv._lane_call, res, [out], _FIRST, vals, inputs)
+            tape.append((_bwd_entry, inputs, data, 0))
+            return VJPTracer(out._value, out._weak, interp, len(tape) - 1)
+    call = _Call(cv, (), cv._positions, {}, _flat_tuple_treedef(n), n)
+    return _unflatten_output(call, _record(interp, call, pair, vals, inputs))
+
+
+_FIRST = (0,)  # ``traced`` for a single array output
+
+
+def _unflatten_output(call, out):
+    if call.out_tree is _LEAF_TREEDEF:
+        return out[0]
+    return tree_unflatten(call.out_tree, out)
 
 
 def _call(cv, *args, bound_self=None, **kwargs):
@@ -491,6 +548,13 @@ def _vjp_rule(interp, args, params):
         raise _closure_error(cv, e) from None
     finally:
         state.interp = saved
+    return _record(interp, call, pair, vals, inputs)
+
+
+def _record(interp, call, pair, vals, inputs):
+    """Check ``fwd``'s result and put the call on the tape; return the output tracers."""
+    cv = call.cv
+    raw = interp.raw
     if type(pair) is not tuple or len(pair) != 2:
         _check_pair(cv, pair)
     out, res = pair
@@ -595,6 +659,18 @@ def _bwd_entry(ct, call, res, out_leaves, traced, vals, inputs):
             result = cv.bwd(res, ct_tree)
     finally:
         state.interp = base
+    if type(result) is tuple and call.flat and len(result) == len(vals):
+        # every argument a single array: check each cotangent inline in the common case
+        cts = []
+        for val, c, i in zip(vals, result, inputs, strict=True):
+            if type(c) is Array and type(val) is Array:
+                e, v = c._value, val._value
+                if e.dtype is v.dtype and e.shape == v.shape and e.dtype.kind in "fc":
+                    cts.append(None if i < 0 else (e if raw else c))
+                    continue
+            break
+        else:
+            return cts
     cts = []
     for c, i in zip(_check_bwd_output(call, result, vals), inputs, strict=True):
         cts.append(None if c is None or i < 0 else (c._value if raw and type(c) is Array else c))
