@@ -941,3 +941,20 @@ def test_validating_custom_node_works_without_symbolic_zeros():
     f = jax.custom_vjp(lambda box: box.x * 2.0)
     f.defvjp(lambda box: (f(box), None), lambda r, g: (Box(True, g * 2.0),))
     close(jax.grad(f)(Box(True, jnp.float32(2.0))).x, 2.0)
+
+
+def test_each_rule_runs_once_whatever_the_output():
+    log = []
+    f = jax.custom_vjp(lambda x: (x * 2.0, x * 3.0))
+
+    def fwd(x):
+        log.append("fwd")
+        return (x * 2.0, x * 3.0), None
+
+    def bwd(_, g):
+        log.append("bwd")
+        return (2.0 * g[0] + 3.0 * g[1],)
+
+    f.defvjp(fwd, bwd)
+    close(jax.grad(lambda x: f(x)[0] + f(x)[1])(1.0), 5.0)
+    assert log == ["fwd", "fwd", "bwd", "bwd"]
