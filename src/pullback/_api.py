@@ -123,6 +123,9 @@ def vjp(fun, *primals, has_aux=False):
     return _vjp(fun, in_leaves, in_tree, has_aux, primals)
 
 
+_LEAF_TREEDEF = tree_flatten(0)[1]
+
+
 def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
     """``vjp`` on flat inputs. ``inputs`` is the tree errors name paths in; ``require_inexact``
     names the transformation that refuses integer inputs (grad without allow_int)."""
@@ -160,7 +163,10 @@ def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
             )
         out, aux = out
         aux = tree_map(interp.to_parent, aux)
-    out_leaves, out_tree = tree_flatten(out)
+    if isinstance(out, Array):
+        out_leaves, out_tree = [out], _LEAF_TREEDEF
+    else:
+        out_leaves, out_tree = tree_flatten(out)
     out_records = []
     primal_out = []
     for o in out_leaves:
