@@ -798,7 +798,8 @@ def test_symbolic_zeros_output_cotangents():
 def test_symbolic_zeros_integer_input():
     log = []
     f = _sym_f(log)
-    out = jax.vjp(lambda x, i: f(x, i, 6.0)[1], 4.0, jnp.int32(7))[1](1.0)
+    with pytest.warns(UserWarning, match="integer/boolean dtype int32"):
+        out = jax.vjp(lambda x, i: f(x, i, 6.0)[1], 4.0, jnp.int32(7))[1](1.0)
     close(out[0], 0.0)
     assert out[1].dtype == jax.dtypes.float0
     assert log[0][2] == [True, False, False]
