@@ -8,7 +8,7 @@ import numpy as np
 
 from pullback import _dtypes
 from pullback._core import Array, is_valid_leaf, state, to_raw
-from pullback._interp.vjp import VJPInterp, backward
+from pullback._interp.vjp import VJPInterp, VJPTracer, backward
 from pullback._ops import stop_gradient as _stop_gradient
 from pullback.tree_util import (
     keystr,
@@ -144,7 +144,7 @@ def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
         if dtype.kind in "fc":
             t = interp.new_input(leaf)
             args.append(t)
-            records.append((t, value.shape, dtype, leaf._weak))
+            records.append((t, value.shape, dtype, t._weak))
         else:
             args.append(leaf)
             records.append((None, value.shape, dtype, False))
@@ -163,10 +163,13 @@ def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
             )
         out, aux = out
         aux = tree_map(interp.to_parent, aux)
-    if isinstance(out, Array):
-        out_leaves, out_tree = [out], _LEAF_TREEDEF
-    else:
-        out_leaves, out_tree = tree_flatten(out)
+    if isinstance(out, Array):  # one array output: the common case of grad
+        own = type(out) is VJPTracer and out._interp is interp
+        p = interp.to_parent(out) if own else out
+        out_records = [(out if own else None, p._value.shape, p._value.dtype)]
+        f_vjp = _VJPFunction(interp, in_tree, records, _LEAF_TREEDEF, out_records, fun)
+        return (p, f_vjp, aux) if has_aux else (p, f_vjp)
+    out_leaves, out_tree = tree_flatten(out)
     out_records = []
     primal_out = []
     for o in out_leaves:
@@ -243,7 +246,7 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
         nums = positions.get(nargs)
         if nums is None:
             nums = positions[nargs] = _positions(fun, argnums, given, nargs, who)
-        dyn = tuple(args[i] for i in nums)
+        dyn = (args[nums[0]],) if len(nums) == 1 else tuple([args[i] for i in nums])
         leaves, in_tree = tree_flatten(dyn)
         inexact = None if allow_int else who
 
@@ -257,11 +260,13 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
             out, f_vjp, aux = _vjp(f_dyn, leaves, in_tree, True, dyn, inexact)
         else:
             out, f_vjp = _vjp(f_dyn, leaves, in_tree, False, dyn, inexact)
-        _check_scalar_output(out, fun, who)
+        value = getattr(out, "_value", None)
+        if value is None or value.shape != () or value.dtype.kind != "f":
+            _check_scalar_output(out, fun, who)
         tracer = f_vjp._out_records[0][0]
         seeds = []
         if tracer is not None:  # the output depends on the inputs
-            seed = np.ones((), out.dtype)
+            seed = value.dtype.type(1)
             seeds.append((tracer._idx, seed if f_vjp._interp.raw else Array(seed, out.weak_type)))
         g = tree_unflatten(in_tree, f_vjp._input_cotangents(seeds))
         g = g[0] if single else g
