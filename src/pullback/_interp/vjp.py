@@ -189,6 +189,16 @@ class VJPInterp(Interpreter):
         rule = prim.rules.get("vjp")
         if rule is not None:
             return rule(self, args, params)
+        if len(args) == 1 and prim.vjp is not None and not prim.multiple_results:
+            x = args[0]
+            if type(x) is VJPTracer and x._interp is self:  # one operand, e.g. reduce_sum
+                v = x._value
+                out = prim.impl(v, **params) if self.raw else self.parent.process(prim, [v], params)
+                if out.dtype.kind not in "fc":  # an integer or boolean result has no cotangent
+                    return self._lift(out, False)
+                tape = self.tape
+                tape.append((_with_params, x._idx, (prim.vjp[0], params, out, v), 0))
+                return VJPTracer(out, out_weak(prim.weak, (x._weak,)), self, len(tape) - 1)
         inputs, vals, weaks = [], [], []
         own = False
         for x in args:
@@ -225,6 +235,10 @@ class VJPInterp(Interpreter):
 
     def _lift(self, out, weak):
         return Array(out, weak) if self.raw else out
+
+
+def _with_params(ct, rule, params, ans, x):
+    return rule(ct, ans, x, **params)
 
 
 def _pair(ct, rules, ans, x, y):

@@ -8,6 +8,8 @@ string (explicit output, no ellipsis); its VJP for an operand is another ``einsu
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from pullback._core import EVAL, RAW, Array, state
@@ -24,8 +26,12 @@ def _matmul_impl(x, y):
 
 
 def _swap_last(x):
-    n = x.ndim
-    return transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+    return transpose(x, _swap_last_permutation(len(x.shape)))
+
+
+@functools.cache
+def _swap_last_permutation(n):
+    return tuple(range(n - 2)) + (n - 1, n - 2)
 
 
 matmul_p, _ = primitive(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
-from pullback._core import RAW, state
+from pullback._core import EVAL, RAW, Array, state
 from pullback._ops import _base
 from pullback._ops._base import _is_raw, primitive, unbroadcast
 
@@ -19,6 +20,8 @@ def _reduce_sum_impl(x, *, axes):
 
 
 def _reduce_sum_vjp(ct, ans, x, *, axes):
+    if len(axes) == len(x.shape):  # a full reduction: the scalar cotangent broadcasts as it is
+        return broadcast_to(ct, x.shape)
     shape = list(x.shape)
     for a in axes:
         shape[a] = 1
@@ -30,8 +33,11 @@ reduce_sum_p, _reduce_sum = primitive("reduce_sum", _reduce_sum_impl, vjp=(_redu
 
 def reduce_sum(x, axes):
     """Sum over ``axes`` (a tuple of non-negative ints)."""
-    if state.interp is RAW and _is_raw(x):
+    interp = state.interp
+    if interp is RAW and _is_raw(x):
         return _reduce_sum_impl(x, axes=tuple(axes))
+    if interp is EVAL and type(x) is Array:
+        return Array(_reduce_sum_impl(x._value, axes=tuple(axes)), x._weak)
     return _reduce_sum(x, axes=tuple(axes))
 
 
@@ -90,11 +96,16 @@ transpose_p, _transpose = primitive(
 def transpose(x, permutation):
     """Permute axes."""
     permutation = tuple(permutation)
-    if permutation == tuple(range(len(permutation))):
+    if permutation == _identity_permutation(len(permutation)):
         return x
     if state.interp is RAW and _is_raw(x):
-        return transpose_p.impl(x, permutation=permutation)
+        return x.transpose(permutation)
     return _transpose(x, permutation=permutation)
+
+
+@functools.cache
+def _identity_permutation(n):
+    return tuple(range(n))
 
 
 _base.set_unbroadcast_ops(reduce_sum, reshape)
