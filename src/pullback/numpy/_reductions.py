@@ -7,6 +7,9 @@ integers are floating point.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from pullback import _dtypes, _ops
@@ -232,6 +235,14 @@ def _inexact_result(in_dtype, dtype):
     return computation, result
 
 
+_FLOATS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+
+
+@functools.cache
+def _all_axes(ndim):
+    return tuple(range(ndim))
+
+
 def _count(a, axes, where, dtype):
     if where is None:
         return _size_of(a.shape, axes)
@@ -249,6 +260,19 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     Array(1.5, dtype=float32)
     """
     _no_out(out, "mean")
+    if (
+        axis is None
+        and dtype is None
+        and where is None
+        and isinstance(a, Array)
+        and not a._weak
+        and a._value.dtype in _FLOATS
+    ):
+        # the common case, kept cheap: the mean of all elements of a float32/float64 array
+        shape = a._value.shape
+        total = _ops.reduce_sum(a, _all_axes(len(shape)))
+        out_ = total / float(math.prod(shape))
+        return _ops.reshape(out_, (1,) * len(shape)) if keepdims else out_
     a = _strong(a)
     computation, result = _inexact_result(a.dtype, dtype)
     axes = _canonical_axes(axis, a.ndim, "mean")
