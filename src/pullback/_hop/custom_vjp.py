@@ -288,30 +288,43 @@ class custom_vjp:
         return _call(self, *args, **kwargs)
 
 
-def _vjp_lane(cv, interp, args, n):
-    """The reverse-mode rule for the commonest call, inline: array arguments of an eager
-    ``grad``, one array output. Returns None to hand the call to the general path."""
+def _fwd_arguments(interp, args):
+    """The arguments as user code one level down sees them, and their tape indices (-1 for
+    constants); ``None`` when no argument is being differentiated by ``interp``."""
+    raw = interp.raw
     vals = []
     inputs = []
     own = False
     for a in args:
         if type(a) is VJPTracer and a._interp is interp:
-            vals.append(Array(a._value, a._weak))
+            vals.append(Array(a._value, a._weak) if raw else a._value)
             inputs.append(a._idx)
             own = True
         else:
             vals.append(a)
             inputs.append(-1)
-    if not own:
-        return None
-    inputs = tuple(inputs)
-    state.interp = EVAL
+    return (vals, tuple(inputs)) if own else (None, None)
+
+
+def _run_fwd(cv, interp, call, fwd_args):
+    """``fwd`` on ``fwd_args`` one level below ``interp``."""
+    saved = state.interp
+    state.interp = EVAL if interp.raw else interp.parent
     try:
-        pair = cv.fwd(*vals)
+        return cv.fwd(*fwd_args) if call is None or call.plain else call.run(cv.fwd, fwd_args)
     except UnexpectedTracerError as e:
         raise _closure_error(cv, e) from None
     finally:
-        state.interp = interp
+        state.interp = saved
+
+
+def _vjp_lane(cv, interp, args, n):
+    """The reverse-mode rule for the commonest call, inline: array arguments of an eager
+    ``grad``, one array output. Returns None to hand the call to the general path."""
+    vals, inputs = _fwd_arguments(interp, args)
+    if vals is None:
+        return None
+    pair = _run_fwd(cv, interp, None, vals)
     if type(pair) is tuple and len(pair) == 2:
         out, res = pair
         if (
@@ -522,33 +535,15 @@ def _lift(x, interp):
 def _vjp_rule(interp, args, params):
     call = params["call"]
     cv = call.cv
-    raw = interp.raw
-    vals = []  # the arguments as user code at the parent level sees them
-    inputs = []  # their tape indices, -1 for constants
-    for a in args:
-        if type(a) is VJPTracer and a._interp is interp:
-            vals.append(Array(a._value, a._weak) if raw else a._value)
-            inputs.append(a._idx)
-        else:
-            vals.append(a)
-            inputs.append(-1)
-    if inputs.count(-1) == len(inputs):
+    vals, inputs = _fwd_arguments(interp, args)
+    if vals is None:  # nothing differentiated here: only fun runs, at the parent level
         return _guard_closure(cv, interp, interp.parent.process, custom_vjp_call_p, args, params)
-    inputs = tuple(inputs)
     fwd_args = (
         [CustomVJPPrimal(v, i >= 0) for v, i in zip(vals, inputs, strict=True)]
         if cv.symbolic_zeros
         else vals
     )
-    saved = state.interp
-    state.interp = EVAL if raw else interp.parent
-    try:
-        pair = cv.fwd(*fwd_args) if call.plain else call.run(cv.fwd, fwd_args)
-    except UnexpectedTracerError as e:
-        raise _closure_error(cv, e) from None
-    finally:
-        state.interp = saved
-    return _record(interp, call, pair, vals, inputs)
+    return _record(interp, call, _run_fwd(cv, interp, call, fwd_args), vals, inputs)
 
 
 def _record(interp, call, pair, vals, inputs):
