@@ -959,3 +959,11 @@ def test_each_rule_runs_once_whatever_the_output():
     f.defvjp(fwd, bwd)
     close(jax.grad(lambda x: f(x)[0] + f(x)[1])(1.0), 5.0)
     assert log == ["fwd", "fwd", "bwd", "bwd"]
+
+
+def test_non_array_differentiable_argument_under_transformation():
+    app = jax.custom_vjp(lambda f, x: f(x))
+    app.defvjp(lambda f, x: (f(x), None), lambda r, g: (None, g))
+    close(app(lambda x: x * 2.0, 1.0), 2.0)  # an eager call just runs fun
+    with pytest.raises(TypeError, match=r"argument 'f' is <function .*nondiff_argnums"):
+        jax.grad(lambda x: app(lambda y: y * 2.0, x))(1.0)

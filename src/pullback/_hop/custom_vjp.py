@@ -380,9 +380,26 @@ def _call(cv, *args, bound_self=None, **kwargs):
     if nondiff or kwonly:
         _check_static(cv, nondiff, kwonly)
     leaves, in_tree = _flatten(diff)
+    if not _all_valid(leaves):
+        _check_arguments(cv, diff_pos, diff)
     call = _Call(cv, nondiff, diff_pos, kwonly, in_tree, len(args))
     out = state.interp.process(custom_vjp_call_p, leaves, {"call": call})
     return _unflatten(call.out_tree, out)
+
+
+def _check_arguments(cv, diff_pos, diff):
+    """Differentiable arguments must be arrays (or pytrees of them)."""
+    for pos, arg in zip(diff_pos, diff, strict=True):
+        for path, leaf in tree_flatten_with_path(arg)[0]:
+            if not is_valid_leaf(leaf):
+                where = f" at {keystr(path)}" if path else ""
+                raise TypeError(
+                    f"custom_vjp function {cv.__name__}: argument "
+                    f"{cv._signature.arg_name(pos)!r}{where} is {leaf!r} of type {type(leaf)}, "
+                    f"which is not a valid JAX type. Differentiable arguments must be arrays or "
+                    f"pytrees of arrays; list its position in nondiff_argnums (or "
+                    f"nondiff_argnames) to pass other values."
+                )
 
 
 # Most calls pass and return single arrays; these skip optree for them.
