@@ -268,6 +268,8 @@ def _scatter_impl(ufunc, operand, updates, *indices, index, mode, unique_indices
 
 
 def _scatter_prim(name, ufunc, vjp_operand, vjp_updates):
+    """A scatter primitive; its bind takes ``(operand, updates, *index_arrays, index=, mode=,
+    unique_indices=)``."""
     impl = functools.partial(_scatter_impl, ufunc)
     impl.__name__ = name
     return primitive(name, impl, vjp=_rules(vjp_operand, vjp_updates))
@@ -334,54 +336,19 @@ def _extremal_vjp_updates(ct, ans, operand, updates, *indices, index, mode, uniq
     return _take_ct(ct / count, indices, index, mode) * at_u
 
 
-scatter_p, _scatter = _scatter_prim("scatter", None, _set_vjp_operand, _set_vjp_updates)
-scatter_add_p, _scatter_add = _scatter_prim(
+scatter_p, scatter = _scatter_prim("scatter", None, _set_vjp_operand, _set_vjp_updates)
+scatter_add_p, scatter_add = _scatter_prim(
     "scatter-add", np.add, _add_vjp_operand, _add_vjp_updates
 )
-scatter_mul_p, _scatter_mul = _scatter_prim(
+scatter_mul_p, scatter_mul = _scatter_prim(
     "scatter-mul", np.multiply, _mul_vjp_operand, _mul_vjp_updates
 )
-scatter_min_p, _scatter_min = _scatter_prim(
+scatter_min_p, scatter_min = _scatter_prim(
     "scatter-min", np.minimum, _extremal_vjp_operand, _extremal_vjp_updates
 )
-scatter_max_p, _scatter_max = _scatter_prim(
+scatter_max_p, scatter_max = _scatter_prim(
     "scatter-max", np.maximum, _extremal_vjp_operand, _extremal_vjp_updates
 )
-
-
-def scatter(operand, updates, *indices, index, mode="drop", unique_indices=False):
-    """``operand`` with ``operand[index] = updates`` (functional)."""
-    return _scatter(
-        operand, updates, *indices, index=index, mode=mode, unique_indices=unique_indices
-    )
-
-
-def scatter_add(operand, updates, *indices, index, mode="drop", unique_indices=False):
-    """``operand`` with ``updates`` added at ``index``; duplicates accumulate."""
-    return _scatter_add(
-        operand, updates, *indices, index=index, mode=mode, unique_indices=unique_indices
-    )
-
-
-def scatter_mul(operand, updates, *indices, index, mode="drop", unique_indices=False):
-    """``operand`` multiplied by ``updates`` at ``index``; duplicates accumulate."""
-    return _scatter_mul(
-        operand, updates, *indices, index=index, mode=mode, unique_indices=unique_indices
-    )
-
-
-def scatter_min(operand, updates, *indices, index, mode="drop", unique_indices=False):
-    """Elementwise minimum of ``operand`` and ``updates`` at ``index``."""
-    return _scatter_min(
-        operand, updates, *indices, index=index, mode=mode, unique_indices=unique_indices
-    )
-
-
-def scatter_max(operand, updates, *indices, index, mode="drop", unique_indices=False):
-    """Elementwise maximum of ``operand`` and ``updates`` at ``index``."""
-    return _scatter_max(
-        operand, updates, *indices, index=index, mode=mode, unique_indices=unique_indices
-    )
 
 
 def _winners_impl(*indices, index, mode, operand_shape, updates_shape):
