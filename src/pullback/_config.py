@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Config", "config", "enable_x64", "disable_x64"]
+__all__ = ["Config", "config", "enable_x64", "disable_x64", "disable_jit"]
 
 _TRUE_STRINGS = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE_STRINGS = frozenset({"0", "false", "f", "no", "n", "off", ""})
@@ -64,6 +64,7 @@ _OPTIONS: dict[str, tuple[Callable[[str, Any], Any], Callable[[], Any]]] = {
         lambda: _env_flag("PULLBACK_ENABLE_X64", "JAX_ENABLE_X64"),
     ),
     "jax_disable_bwd_checks": (_parse_bool, lambda: False),
+    "jax_disable_jit": (_parse_bool, lambda: _env_flag("PULLBACK_DISABLE_JIT", "JAX_DISABLE_JIT")),
     "jax_numpy_rank_promotion": (_check_rank_promotion, lambda: "allow"),
 }
 
@@ -78,12 +79,15 @@ class Config:
         ``JAX_ENABLE_X64``) set to a truthy value such as ``1`` or ``true``.
       * ``jax_disable_bwd_checks``: skip the checks on values returned by
         custom backward rules.
+      * ``jax_disable_jit``: run ``jit``-decorated functions eagerly (for debugging; also the
+        ``disable_jit()`` context manager and the ``JAX_DISABLE_JIT`` environment variable).
       * ``jax_numpy_rank_promotion``: ``"allow"``, ``"warn"`` or ``"raise"`` on
         implicit rank promotion in ``pullback.numpy`` broadcasting.
     """
 
     jax_enable_x64: bool
     jax_disable_bwd_checks: bool
+    jax_disable_jit: bool
     jax_numpy_rank_promotion: str
 
     def __init__(self) -> None:
@@ -155,3 +159,20 @@ def disable_x64() -> Iterator[None]:
     """Temporarily switch ``jax_enable_x64`` off (restored on exit)."""
     with enable_x64(False):
         yield
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True) -> Iterator[None]:
+    """Run ``jit``-decorated functions eagerly inside the block (restored on exit).
+
+    >>> import pullback as jax
+    >>> with jax.disable_jit():
+    ...     print(jax.jit(lambda x: float(x) + 1)(1.0))
+    2.0
+    """
+    old = config.jax_disable_jit
+    config.update("jax_disable_jit", disable)
+    try:
+        yield
+    finally:
+        config.update("jax_disable_jit", old)

@@ -27,6 +27,7 @@ __all__ = [
     "UnexpectedTracerError",
     "ConcretizationTypeError",
     "TracerBoolConversionError",
+    "concretization_error",
 ]
 
 
@@ -179,10 +180,10 @@ class Array:
 
 def _concrete(x, what):
     """The NumPy value of ``x``, or an error if ``x`` is traced without a concrete value."""
+    if isinstance(x, Tracer) and x._concrete_value() is None:
+        raise x._concretization_error(what)
     value = x._value
     while isinstance(value, Array):
-        if isinstance(value, Tracer) and value._concrete_value() is None:
-            raise value._concretization_error(what)
         value = value._value
     return value
 
@@ -197,12 +198,10 @@ class Tracer(Array):
         return value._concrete_value() if isinstance(value, Tracer) else value
 
     def _concretization_error(self, what):
-        return TracerBoolConversionError(
-            f"Attempted {what}() of a traced value {self.aval.str_short()}: its value depends on "
-            f"the inputs of a traced function, so it is not known while tracing. Use "
-            f"pullback.lax.cond/select for value-dependent control flow, or mark the argument "
-            f"static."
-        )
+        value = self._value
+        if isinstance(value, Tracer):  # the innermost level knows what is being traced
+            return value._concretization_error(what)
+        return concretization_error(what, self.aval, "a traced function")
 
     def __repr__(self):
         return f"Traced<{self.aval.str_short()}>with<{type(self._interp).__name__}>"
@@ -218,6 +217,20 @@ class Tracer(Array):
 
     def __hash__(self):
         raise TypeError(f"unhashable type: {type(self).__name__}")
+
+
+def concretization_error(what, aval, context):
+    """The error for Python needing the value of a traced ``aval`` (``bool()``, ``float()``,
+    ``np.asarray`` ...) while ``context`` (e.g. "the function f for jit") is being traced."""
+    kind = "boolean conversion" if what == "bool" else f"{what}()"
+    cls = TracerBoolConversionError if what == "bool" else ConcretizationTypeError
+    return cls(
+        f"Attempted {kind} of a traced value {aval.str_short()} while tracing {context}: its "
+        f"value depends on the function's inputs, so it is not known while tracing. For "
+        f"value-dependent control flow use pullback.lax.cond, lax.switch, lax.while_loop or "
+        f"lax.fori_loop (or jnp.where / lax.select); if the value is a configuration, mark the "
+        f"argument static (jit's static_argnums / static_argnames)."
+    )
 
 
 class ShapedArray:

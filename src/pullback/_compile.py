@@ -1,0 +1,284 @@
+"""The compiler behind ``jit``: simplify a jaxpr, then turn it into Python source calling NumPy.
+
+``compile_jaxpr(closed)`` returns a function of raw (NumPy) arguments returning a tuple of raw
+outputs. The program is built in four passes over a flat copy of the equations:
+
+1. **inline** call-like equations (``jit``, ``custom_vjp_call``: their ``rules["inline"]`` gives
+   the sub-jaxpr that computes them when nothing differentiates them);
+2. **simplify** in one forward sweep: substitute aliases, fold equations whose inputs are all
+   known (constant folding of static values), forward identities (``x * 1``, ``x + 0``, a
+   reshape or conversion to the same type, ``stop_gradient``), and reuse equal equations
+   (common subexpressions);
+3. **dead-code elimination** backwards from the outputs;
+4. **code generation**: one line per equation, ``v7 = f7(v3, v5)``, where ``f7`` is the
+   primitive's ``impl`` (with its parameters bound); literals and constants are globals.
+
+Generated source was measured against a loop over equations: it saves the per-equation
+environment lookups and dispatch (about 0.4 µs per equation), which on small arrays is a third of
+an equation's cost.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+
+from pullback._core import ShapedArray
+from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var
+from pullback._ops import structural
+from pullback._ops._base import convert_element_type_p
+from pullback._ops.elementwise import add_p, div_p, mul_p, sub_p
+
+__all__ = ["compile_jaxpr", "simplify", "Program"]
+
+
+class Program:
+    """A flat, simplified jaxpr ready for code generation (also what ``lower().as_text()``
+    prints)."""
+
+    __slots__ = ("invars", "outvars", "eqns", "consts")
+
+    def __init__(self, invars, outvars, eqns, consts):
+        self.invars = invars
+        self.outvars = outvars
+        self.eqns = eqns
+        self.consts = consts  # {Var: value}
+
+
+# -- 1. inlining ----------------------------------------------------------------------------------
+
+
+def _flatten(closed, invars, eqns, consts):
+    """Append ``closed``'s equations to ``eqns`` with its inputs renamed to ``invars``; return
+    the atoms of its outputs. Call-like equations are inlined recursively."""
+    rename = {}
+    jaxpr = closed.jaxpr
+    for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
+        fresh = Var(v.aval)
+        consts[fresh] = c
+        rename[v] = fresh
+    for v, a in zip(jaxpr.invars, invars, strict=True):
+        rename[v] = a
+
+    def read(v):
+        return v if type(v) is Literal else rename[v]
+
+    for eqn in jaxpr.eqns:
+        ins = [read(v) for v in eqn.invars]
+        inline = eqn.prim.rules.get("inline")
+        if inline is not None:
+            outs = _flatten(inline(eqn.params), ins, eqns, consts)
+            for v, o in zip(eqn.outvars, outs, strict=True):
+                rename[v] = o
+            continue
+        outs = [Var(v.aval) for v in eqn.outvars]
+        for v, o in zip(eqn.outvars, outs, strict=True):
+            rename[v] = o
+        eqns.append(Eqn(eqn.prim, ins, outs, eqn.params))
+    return [read(v) for v in jaxpr.outvars]
+
+
+# -- 2. simplification -----------------------------------------------------------------------------
+
+
+def _is_literal(a, value):
+    return type(a) is Literal and type(a.value) is not bool and a.value == value
+
+
+def _same(a, aval):
+    return a.aval.shape == aval.shape and a.aval.dtype == aval.dtype
+
+
+def _identity(eqn):
+    """The input an equation's single output equals, or None."""
+    prim, ins = eqn.prim, eqn.invars
+    out = eqn.outvars[0].aval
+    if prim is mul_p:
+        if _is_literal(ins[1], 1) and _same(ins[0], out):
+            return ins[0]
+        if _is_literal(ins[0], 1) and _same(ins[1], out):
+            return ins[1]
+    elif prim is add_p:
+        if _is_literal(ins[1], 0) and _same(ins[0], out):
+            return ins[0]
+        if _is_literal(ins[0], 0) and _same(ins[1], out):
+            return ins[1]
+    elif prim is sub_p or prim is div_p:
+        if _is_literal(ins[1], 0 if prim is sub_p else 1) and _same(ins[0], out):
+            return ins[0]
+    elif prim is structural.stop_gradient_p or prim in _SHAPE_PRESERVING and _same(ins[0], out):
+        return ins[0]
+    return None
+
+
+_SHAPE_PRESERVING = (
+    convert_element_type_p,
+    structural.reshape_p,
+    structural.broadcast_to_p,
+    structural.reduce_sum_p,
+    structural.transpose_p,
+)
+
+
+def _params_key(params):
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def _atom_key(a):
+    if type(a) is Literal:
+        return (type(a.value), a.value, a.aval.dtype, a.aval.weak_type)
+    return a
+
+
+def _foldable(eqn, consts):
+    if eqn.prim.impl is None or eqn.prim.rules.get("effect"):
+        return False
+    for a in eqn.invars:
+        if type(a) is not Literal and a not in consts:
+            return False
+    return True
+
+
+def _literal_or_const(value, aval, consts):
+    if np.ndim(value) == 0:
+        raw = value[()] if isinstance(value, np.ndarray) else value
+        return Literal(raw, ShapedArray((), aval.dtype, aval.weak_type))
+    var = Var(aval)
+    consts[var] = value
+    return var
+
+
+def simplify(invars, outvars, eqns, consts):
+    """Pass 2: one forward sweep of substitution, folding, identities and CSE."""
+    alias = {}
+    seen = {}
+    kept = []
+
+    def read(a):
+        return alias.get(a, a) if type(a) is Var else a
+
+    for eqn in eqns:
+        ins = [read(a) for a in eqn.invars]
+        eqn = Eqn(eqn.prim, ins, eqn.outvars, eqn.params)
+        if _foldable(eqn, consts):
+            values = [a.value if type(a) is Literal else consts[a] for a in ins]
+            with np.errstate(all="ignore"):
+                out = eqn.prim.impl(*values, **eqn.params)
+            outs = out if eqn.prim.multiple_results else (out,)
+            for v, o in zip(eqn.outvars, outs, strict=True):
+                alias[v] = _literal_or_const(o, v.aval, consts)
+            continue
+        if not eqn.prim.multiple_results:
+            same = _identity(eqn)
+            if same is not None:
+                alias[eqn.outvars[0]] = same
+                continue
+        pkey = _params_key(eqn.params)
+        if pkey is not None and not eqn.prim.rules.get("effect"):
+            key = (eqn.prim, tuple(_atom_key(a) for a in ins), pkey)
+            previous = seen.get(key)
+            if previous is not None:
+                for v, p in zip(eqn.outvars, previous, strict=True):
+                    alias[v] = p
+                continue
+            seen[key] = eqn.outvars
+        kept.append(eqn)
+    return [read(a) for a in outvars], kept
+
+
+# -- 3. dead-code elimination -------------------------------------------------------------------
+
+
+def dce(outvars, eqns):
+    live = {a for a in outvars if type(a) is Var}
+    kept = []
+    for eqn in reversed(eqns):
+        if eqn.prim.rules.get("effect") or any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(a for a in eqn.invars if type(a) is Var)
+    kept.reverse()
+    return kept
+
+
+def optimize(closed):
+    """A ``Program`` computing ``closed``: inlined, simplified, without dead code."""
+    invars = [Var(v.aval) for v in closed.jaxpr.invars]
+    eqns, consts = [], {}
+    outvars = _flatten(closed, invars, eqns, consts)
+    outvars, eqns = simplify(invars, outvars, eqns, consts)
+    eqns = dce(outvars, eqns)
+    used = {a for e in eqns for a in e.invars} | set(outvars)
+    consts = {v: c for v, c in consts.items() if v in used}
+    return Program(invars, outvars, eqns, consts)
+
+
+# -- 4. code generation ------------------------------------------------------------------------
+
+
+def _callable(eqn):
+    impl = eqn.prim.impl
+    return functools.partial(impl, **eqn.params) if eqn.params else impl
+
+
+def generate(program, name="jitted"):
+    """Python source for ``program`` and the globals it needs."""
+    names = {}
+    glob = {}
+    counter = itertools.count()
+
+    def fresh(prefix):
+        return f"{prefix}{next(counter)}"
+
+    def ref(a):
+        if type(a) is Literal:
+            g = fresh("k")
+            glob[g] = a.value
+            return g
+        return names[a]
+
+    for v in program.invars:
+        names[v] = fresh("a")
+    for v, value in program.consts.items():
+        names[v] = g = fresh("c")
+        glob[g] = value
+    lines = [f"def {name}({', '.join(names[v] for v in program.invars)}):"]
+    for eqn in program.eqns:
+        fn = fresh("f")
+        glob[fn] = _callable(eqn)
+        outs = []
+        for v in eqn.outvars:
+            names[v] = fresh("v")
+            outs.append(names[v])
+        call = f"{fn}({', '.join(ref(a) for a in eqn.invars)})"
+        if eqn.prim.multiple_results:
+            lines.append(f"    {', '.join(outs)}{',' if len(outs) == 1 else ''} = {call}")
+        else:
+            lines.append(f"    {outs[0]} = {call}")
+    outs = ", ".join(ref(a) for a in program.outvars)
+    lines.append(f"    return ({outs}{',' if len(program.outvars) == 1 else ''})")
+    return "\n".join(lines) + "\n", glob
+
+
+def compile_jaxpr(closed, name="jitted"):
+    """A Python function of raw arguments computing ``closed``'s outputs as a tuple."""
+    program = optimize(closed)
+    source, glob = generate(program, name)
+    namespace = dict(glob)
+    exec(compile(source, f"<pullback.jit {name}>", "exec"), namespace)
+    fn = namespace[name]
+    fn.source = source
+    fn.program = program
+    return fn
+
+
+def as_closed(program):
+    """The optimized program as a printable jaxpr."""
+    jaxpr = Jaxpr(list(program.consts), program.invars, program.outvars, program.eqns)
+    return ClosedJaxpr(jaxpr, list(program.consts.values()))

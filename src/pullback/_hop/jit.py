@@ -1,0 +1,436 @@
+"""``jit``, ``make_jaxpr`` and ``eval_shape``: staging a function and running it compiled.
+
+``jit(f)`` traces ``f`` once per abstract signature (pytree structure, shapes, dtypes, weak
+types, values of static arguments, x64 mode) into a jaxpr, compiles it (``_compile``) and caches
+the result. Called with nothing being transformed, it runs the compiled function on raw NumPy
+values. Under a transformation it binds the higher-order primitive ``jit`` instead, whose rules
+are:
+
+* ``eval``/``impl``: run the compiled jaxpr;
+* ``stage``: the default (an equation ``jit[name=f jaxpr={...}]``; its output types are the
+  jaxpr's);
+* ``vjp``: replay the jaxpr through the reverse-mode interpreter (``grad(jit(f))``);
+* ``inline``: the compiler splices the body into the enclosing program.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from pullback import _compile
+from pullback._config import config
+from pullback._core import EVAL, Array, Primitive, Tracer, state, to_raw
+from pullback._interp.stage import aval_of_leaf, trace_to_jaxpr
+from pullback._ir import ClosedJaxpr, Jaxpr, eval_closed
+from pullback.tree_util import tree_flatten, tree_unflatten
+
+__all__ = ["jit", "make_jaxpr", "eval_shape", "ShapeDtypeStruct", "jit_p", "hoist_tracers"]
+
+
+def _fun_name(fun):
+    return getattr(fun, "__name__", None) or type(fun).__name__
+
+
+# -- the primitive ---------------------------------------------------------------------------------
+
+
+def compiled(closed):
+    """The compiled form of a closed jaxpr, built once and kept with it."""
+    fn = _COMPILED.get(id(closed))
+    if fn is None or fn[0] is not closed:
+        fn = (closed, _compile.compile_jaxpr(closed))
+        _COMPILED[id(closed)] = fn
+    return fn[1]
+
+
+_COMPILED = {}
+
+
+def _jit_impl(*args, jaxpr, name):
+    return compiled(jaxpr)(*args)
+
+
+def _jit_eval(interp, args, params):
+    raws = [to_raw(a)[0] for a in args]
+    outs = _jit_impl(*raws, **params)
+    if not interp.wrap:
+        return list(outs)
+    return [Array(o, a.weak_type) for o, a in zip(outs, params["jaxpr"].out_avals, strict=True)]
+
+
+def _jit_vjp(interp, args, params):
+    if not any(interp.own(a) for a in args):
+        return interp._constant(jit_p, [interp.primal(a) for a in args], params)
+    return eval_closed(params["jaxpr"], *args)
+
+
+jit_p = Primitive("jit", _jit_impl, multiple_results=True)
+jit_p.abstract = lambda *avals, jaxpr, name: jaxpr.out_avals
+jit_p.rules["eval"] = _jit_eval
+jit_p.rules["vjp"] = _jit_vjp
+jit_p.rules["inline"] = lambda params: params["jaxpr"]
+
+
+def hoist_tracers(closed):
+    """Move constants that are tracers of enclosing transformations to leading inputs.
+
+    Returns ``(closed', tracers)``: ``closed'`` takes ``(*tracers, *inputs)``; its remaining
+    constants are concrete values baked into the program."""
+    jaxpr = closed.jaxpr
+    moved, kept = [], []
+    for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
+        (moved if isinstance(c, Tracer) else kept).append((v, c))
+    if not moved:
+        return closed, []
+    new = Jaxpr(
+        [v for v, _ in kept], [v for v, _ in moved] + jaxpr.invars, jaxpr.outvars, jaxpr.eqns
+    )
+    return ClosedJaxpr(new, [c for _, c in kept]), [c for _, c in moved]
+
+
+# -- jit ----------------------------------------------------------------------------------------
+
+
+class _Entry:
+    """One traced and compiled signature."""
+
+    __slots__ = ("jaxpr", "tracers", "out_tree", "fn", "weaks")
+
+    def __init__(self, jaxpr, tracers, out_tree):
+        self.jaxpr = jaxpr
+        self.tracers = tracers
+        self.out_tree = out_tree
+        self.fn = None if tracers else compiled(jaxpr)
+        self.weaks = [a.weak_type for a in jaxpr.out_avals]
+
+
+_SCALAR_TYPES = (int, float, bool, complex)
+
+
+class _Jitted:
+    """The function ``jit`` returns."""
+
+    def __init__(self, fun, static_argnums, static_argnames, donate_argnums):
+        functools.update_wrapper(self, fun)
+        self._fun = fun
+        self._name = _fun_name(fun)
+        nums, names = _static_positions(fun, static_argnums, static_argnames)
+        self._static_argnums = nums
+        self._static_argnames = names
+        self._donate_argnums = donate_argnums
+        self._cache = {}
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        return functools.partial(self, instance)
+
+    def _split(self, args, kwargs):
+        """``(static key, dynamic positional args, dynamic kwargs)``."""
+        nums, names = self._static_argnums, self._static_argnames
+        if not nums and not (names and kwargs):
+            return (), args, kwargs
+        for i in nums:
+            if i >= len(args) and (not names or not kwargs):
+                raise ValueError(
+                    f"jit of {self._name}: static_argnums contains {i}, but the call has only "
+                    f"{len(args)} positional arguments."
+                )
+        static = []
+        dyn_args = []
+        for i, a in enumerate(args):
+            if i in nums:
+                static.append((i, _hashable(self._name, a, f"static argument {i}")))
+            else:
+                dyn_args.append(a)
+        dyn_kwargs = {}
+        for k, v in kwargs.items():
+            if k in names:
+                static.append((k, _hashable(self._name, v, f"static argument {k!r}")))
+            else:
+                dyn_kwargs[k] = v
+        return tuple(static), tuple(dyn_args), dyn_kwargs
+
+    def _rebuild(self, static, dyn_args, dyn_kwargs):
+        """The full call from its static and dynamic parts."""
+        positional = {k: v for k, v in static if type(k) is int}
+        keyword = {k: v for k, v in static if type(k) is str}
+        args = list(dyn_args)
+        for i in sorted(positional):
+            args.insert(i, positional[i])
+        return args, {**dyn_kwargs, **keyword}
+
+    def _entry(self, static, leaves, treedef, key):
+        entry = self._cache.get(key)
+        if entry is not None:
+            return entry
+
+        def flat_fun(dyn_args, dyn_kwargs):
+            args, kwargs = self._rebuild(static, dyn_args, dyn_kwargs)
+            return self._fun(*args, **kwargs)
+
+        tracer_args = tree_unflatten(treedef, [aval_of_leaf(x) for x in leaves])
+        closed, out_tree = trace_to_jaxpr(
+            lambda a, k: flat_fun(a, k), tracer_args, f"the function {self._name} for jit"
+        )
+        closed, tracers = hoist_tracers(closed)
+        entry = _Entry(closed, tracers, out_tree)
+        if not tracers:  # a jaxpr closing over an outer tracer is valid for this call only
+            self._cache[key] = entry
+        return entry
+
+    def __call__(self, *args, **kwargs):
+        if config.jax_disable_jit:
+            return self._fun(*args, **kwargs)
+        static, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        leaves, treedef = tree_flatten((dyn_args, dyn_kwargs))
+        interp = state.interp
+        raws = []
+        sig = []
+        eager = interp is EVAL
+        for x in leaves:
+            t = type(x)
+            if t is Array:
+                v = x._value
+                raws.append(v)
+                sig.append((v.shape, v.dtype, x._weak))
+                continue
+            if isinstance(x, Tracer):
+                eager = False
+                a = x.aval
+                raws.append(x)
+                sig.append((a.shape, a.dtype, a.weak_type))
+                continue
+            try:
+                v, weak = to_raw(x)
+            except TypeError:
+                raise TypeError(
+                    f"jit of {self._name}: argument {x!r} of type {type(x)} is not a valid JAX "
+                    f"type. Pass arrays, scalars or pytrees of them, or mark the argument static "
+                    f"with static_argnums/static_argnames."
+                ) from None
+            raws.append(v)
+            sig.append((v.shape, v.dtype, weak))
+        key = (treedef, static, tuple(sig), config.jax_enable_x64)
+        entry = self._entry(static, leaves, treedef, key)
+        if eager and entry.fn is not None:
+            outs = entry.fn(*raws)
+            return tree_unflatten(
+                entry.out_tree, [Array(o, w) for o, w in zip(outs, entry.weaks, strict=True)]
+            )
+        params = {"jaxpr": entry.jaxpr, "name": self._name}
+        outs = interp.process(jit_p, [*entry.tracers, *leaves], params)
+        return tree_unflatten(entry.out_tree, list(outs))
+
+    def lower(self, *args, **kwargs):
+        """Trace and simplify for these arguments; ``.as_text()`` shows the program."""
+        static, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        leaves, treedef = tree_flatten((dyn_args, dyn_kwargs))
+        sig = tuple((a.shape, a.dtype, a.weak_type) for a in map(aval_of_leaf, leaves))
+        key = (treedef, static, sig, config.jax_enable_x64)
+        return Lowered(self._entry(static, leaves, treedef, key))
+
+    def trace(self, *args, **kwargs):
+        return self.lower(*args, **kwargs)
+
+    def eval_shape(self, *args, **kwargs):
+        return eval_shape(self, *args, **kwargs)
+
+    def clear_cache(self):
+        self._cache.clear()
+
+    def _cache_size(self):
+        return len(self._cache)
+
+    def __repr__(self):
+        return f"<PjitFunction of {self._fun!r}>"
+
+
+class Lowered:
+    """A traced and simplified ``jit`` program: ``as_text()`` prints it as a jaxpr, ``jaxpr`` is
+    the traced (unsimplified) one, ``compile()`` gives the generated Python."""
+
+    def __init__(self, entry):
+        self._entry = entry
+        self.jaxpr = entry.jaxpr
+
+    def as_text(self):
+        return str(_compile.as_closed(compiled(self._entry.jaxpr).program))
+
+    def compile(self):
+        return Compiled(self._entry)
+
+
+class Compiled:
+    def __init__(self, entry):
+        self._entry = entry
+
+    def as_text(self):
+        return compiled(self._entry.jaxpr).source
+
+    def __call__(self, *args):
+        leaves, _ = tree_flatten(args)
+        outs = compiled(self._entry.jaxpr)(*[to_raw(x)[0] for x in leaves])
+        return tree_unflatten(
+            self._entry.out_tree,
+            [Array(o, w) for o, w in zip(outs, self._entry.weaks, strict=True)],
+        )
+
+
+def _hashable(fun_name, value, what):
+    try:
+        hash(value)
+    except TypeError as e:
+        raise ValueError(
+            f"jit of {fun_name}: {what} must be hashable, because jit caches one compiled "
+            f"program per static value. Non-hashable static arguments are not supported: got "
+            f"{value!r} of type {type(value)} ({e}). Use a tuple instead of a list, or pass "
+            f"arrays as ordinary (traced) arguments."
+        ) from None
+    return value
+
+
+def _static_positions(fun, static_argnums, static_argnames):
+    """Static positions and names, each completed from the other through the signature."""
+    nums = () if static_argnums is None else static_argnums
+    nums = (nums,) if isinstance(nums, int) else tuple(nums)
+    names = () if static_argnames is None else static_argnames
+    names = (names,) if isinstance(names, str) else tuple(names)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return frozenset(nums), frozenset(names)
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    nums_set = {n % len(positional) if n < 0 and positional else n for n in nums}
+    names_set = set(names)
+    for n in nums_set:
+        if n < len(positional):
+            names_set.add(positional[n])
+    for name in names:
+        if name in positional:
+            nums_set.add(positional.index(name))
+    return frozenset(nums_set), frozenset(names_set)
+
+
+def jit(
+    fun=None,
+    *,
+    static_argnums=None,
+    static_argnames=None,
+    donate_argnums=None,
+    donate_argnames=None,
+    keep_unused=False,
+    device=None,
+    backend=None,
+    inline=False,
+    in_shardings=None,
+    out_shardings=None,
+    abstracted_axes=None,
+    compiler_options=None,
+):
+    """Compile ``fun``: trace it once per argument signature and run the compiled program.
+
+    ``donate_argnums`` and the sharding/device options are accepted and ignored (NumPy arrays
+    are never donated).
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> f = jax.jit(lambda x: jnp.sin(x) * 2.0)
+    >>> f(jnp.float32(0.5))
+    Array(0.9588511, dtype=float32)
+    """
+    if fun is None:
+        return functools.partial(
+            jit,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            donate_argnums=donate_argnums,
+        )
+    if not callable(fun):
+        raise TypeError(f"jit: expected a callable, got {fun!r} of type {type(fun)}.")
+    return _Jitted(fun, static_argnums, static_argnames, donate_argnums)
+
+
+# -- make_jaxpr, eval_shape ---------------------------------------------------------------------
+
+
+class ShapeDtypeStruct:
+    """A shape, dtype and weak-type flag standing for an array (for ``eval_shape`` and
+    ``pure_callback``).
+
+    >>> import pullback as jax, numpy as np
+    >>> jax.ShapeDtypeStruct((2, 3), np.float32)
+    ShapeDtypeStruct(shape=(2, 3), dtype=float32)
+    """
+
+    __slots__ = ("shape", "dtype", "weak_type", "sharding")
+
+    def __init__(self, shape, dtype, sharding=None, weak_type=False):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = weak_type
+        self.sharding = sharding
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+    def __repr__(self):
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{weak})"
+
+    def __eq__(self, other):
+        return isinstance(other, ShapeDtypeStruct) and (self.shape, self.dtype, self.weak_type) == (
+            other.shape,
+            other.dtype,
+            other.weak_type,
+        )
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+
+def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False, abstracted_axes=None):
+    """A function that traces ``fun`` on its arguments' shapes and dtypes and returns the jaxpr.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> print(jax.make_jaxpr(lambda x: jnp.sin(x) * 2.0)(1.0))
+    { lambda ; a:f32[]. let b:f32[] = sin a; c:f32[] = mul b 2.0:f32[] in (c,) }
+    """
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def make(*args, **kwargs):
+        static = {i: args[i] for i in nums}
+        dyn = tuple(a for i, a in enumerate(args) if i not in static)
+
+        def f(*dyn_args):
+            full = list(dyn_args)
+            for i in sorted(static):
+                full.insert(i, static[i])
+            return fun(*full, **kwargs)
+
+        closed, out_tree = trace_to_jaxpr(f, dyn, f"the function {_fun_name(fun)} for make_jaxpr")
+        if return_shape:
+            shapes = [
+                ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals
+            ]
+            return closed, tree_unflatten(out_tree, shapes)
+        return closed
+
+    return make
+
+
+def eval_shape(fun, *args, **kwargs):
+    """The shapes and dtypes of ``fun``'s outputs, without computing them.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> jax.eval_shape(lambda x: jnp.ones((2, 1)) * x, jax.ShapeDtypeStruct((3,), jnp.float32))
+    ShapeDtypeStruct(shape=(2, 3), dtype=float32)
+    """
+    closed, out_tree = trace_to_jaxpr(
+        lambda *a: fun(*a, **kwargs), args, f"the function {_fun_name(fun)} for eval_shape"
+    )
+    shapes = [ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals]
+    return tree_unflatten(out_tree, shapes)

@@ -1,0 +1,196 @@
+"""Staging: an interpreter that records primitives as equations of a jaxpr.
+
+A ``StageInterp``'s tracers hold an abstract ``ShapedArray`` in ``_value``; binding a primitive
+appends an equation whose output types come from ``abstract_eval``. Values it does not own —
+Python scalars, arrays, and tracers of enclosing transformations — are constants: scalars become
+literals, everything else a constant variable whose value is kept (``consts``), so a jaxpr closing
+over an outer tracer hands that tracer back to the enclosing level as an ordinary argument.
+
+``trace_to_jaxpr`` is the entry point of every staging transformation (``make_jaxpr``, ``jit``,
+control-flow bodies, ``custom_vjp``'s ``fun``, ``closure_convert``, ``linear_transpose``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback._core import (
+    Array,
+    Interpreter,
+    ShapedArray,
+    Tracer,
+    concretization_error,
+    is_valid_leaf,
+    state,
+    to_raw,
+)
+from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, abstract_eval
+from pullback.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+
+__all__ = ["StageInterp", "StageTracer", "trace_to_jaxpr", "trace_flat"]
+
+_PY_SCALARS = (bool, int, float, complex)
+_PY_NUMBERS = (int, float)
+
+
+def _weak_literal(x, dtype):
+    return Array(dtype.type(x), True) if dtype.kind in "fc" else x
+
+
+class StageTracer(Tracer):
+    __slots__ = ("_var",)
+
+    def __init__(self, var, interp):
+        aval = var.aval
+        self._value = aval
+        self._weak = aval.weak_type
+        self._interp = interp
+        self._var = var
+
+    def _concrete_value(self):
+        return None
+
+    def _concretization_error(self, what):
+        return concretization_error(what, self._value, self._interp.context)
+
+
+class StageInterp(Interpreter):
+    """Records equations. ``context`` names what is traced, for error messages."""
+
+    __slots__ = ("eqns", "invars", "constvars", "consts", "_const_ids", "context")
+
+    def __init__(self, parent, context):
+        super().__init__(parent)
+        self.eqns = []
+        self.invars = []
+        self.constvars = []
+        self.consts = []
+        self._const_ids = {}
+        self.context = context
+
+    def __repr__(self):
+        return f"StageInterp({self.context})"
+
+    def new_input(self, aval):
+        var = Var(aval)
+        self.invars.append(var)
+        return StageTracer(var, self)
+
+    def atom(self, x):
+        """The variable or literal standing for ``x`` in this jaxpr."""
+        if type(x) is StageTracer and x._interp is self:
+            return x._var
+        t = type(x)
+        if t in _PY_SCALARS:
+            raw, weak = to_raw(x)
+            return Literal(x, ShapedArray((), raw.dtype, weak))
+        if isinstance(x, Tracer):
+            if not x._interp.active:
+                raise x._escaped_error()
+            return self._constvar(x, x.aval)
+        if t is Array or t is np.ndarray or isinstance(x, np.generic):
+            raw, weak = to_raw(x)
+            if np.ndim(raw) == 0:
+                value = raw[()] if isinstance(raw, np.ndarray) else raw
+                return Literal(value, ShapedArray((), raw.dtype, weak))
+            return self._constvar(x, ShapedArray(raw.shape, raw.dtype, weak))
+        raw, weak = to_raw(x)  # raises a TypeError naming the invalid value
+        return self.atom(Array(raw, weak))
+
+    def _constvar(self, x, aval):
+        var = self._const_ids.get(id(x))
+        if var is None:
+            var = self._const_ids[id(x)] = Var(aval)
+            self.constvars.append(var)
+            self.consts.append(x)
+        return var
+
+    def add_eqn(self, prim, invars, out_avals, params):
+        outvars = [Var(a) for a in out_avals]
+        self.eqns.append(Eqn(prim, invars, outvars, params))
+        tracers = [StageTracer(v, self) for v in outvars]
+        return tracers if prim.multiple_results else tracers[0]
+
+    def process(self, prim, args, params):
+        rule = prim.rules.get("stage")
+        if rule is not None:
+            return rule(self, args, params)
+        invars = [self.atom(a) for a in args]
+        values = [v.value if type(v) is Literal else None for v in invars]
+        out_avals = abstract_eval(prim, [v.aval for v in invars], params, values)
+        return self.add_eqn(prim, invars, out_avals, params)
+
+    def process1(self, prim, x):
+        return self.process(prim, (x,), {})
+
+    def process2(self, prim, x, y):
+        # A Python scalar beside an array takes the array's dtype, as JAX's weak typing does
+        # (NumPy computes the same with the Python scalar: NEP 50).
+        if type(y) in _PY_NUMBERS and isinstance(x, Array):
+            y = _weak_literal(y, x.dtype)
+        elif type(x) in _PY_NUMBERS and isinstance(y, Array):
+            x = _weak_literal(x, y.dtype)
+        return self.process(prim, (x, y), {})
+
+    def to_jaxpr(self, outs):
+        outvars = [self.atom(o) for o in outs]
+        jaxpr = Jaxpr(self.constvars, self.invars, outvars, self.eqns)
+        return ClosedJaxpr(jaxpr, self.consts)
+
+
+def trace_flat(fun, in_avals, context):
+    """Trace ``fun(*tracers)`` (flat inputs and outputs) into a ``ClosedJaxpr``.
+
+    ``fun`` returns a list of output values. The consts of the result may be tracers of the
+    enclosing transformations: callers bind them as extra arguments.
+    """
+    interp = StageInterp(state.interp, context)
+    tracers = [interp.new_input(a) for a in in_avals]
+    saved = state.interp
+    state.interp = interp
+    try:
+        outs = fun(*tracers)
+        closed = interp.to_jaxpr(outs)
+    finally:
+        state.interp = saved
+        interp.active = False
+    return closed
+
+
+def trace_to_jaxpr(fun, args, context, what="output"):
+    """Trace ``fun`` on the avals of the pytree ``args`` (a tuple of positional arguments).
+
+    Returns ``(closed_jaxpr, out_tree)``.
+    """
+    leaves, in_tree = tree_flatten(args)
+    out_tree = []
+
+    def flat(*tracers):
+        out = fun(*tree_unflatten(in_tree, tracers))
+        out_leaves, tree = tree_flatten(out)
+        for leaf in out_leaves:
+            if not is_valid_leaf(leaf):
+                bad = next(p for p, v in tree_flatten_with_path(out)[0] if v is leaf)
+                raise TypeError(
+                    f"{context} returned {leaf!r} of type {type(leaf)} at "
+                    f"{what}{keystr(bad)}, which is not a valid JAX type; traced functions must "
+                    f"return arrays or pytrees of arrays."
+                )
+        out_tree.append(tree)
+        return out_leaves
+
+    closed = trace_flat(flat, [aval_of_leaf(x) for x in leaves], context)
+    return closed, out_tree[0]
+
+
+def aval_of_leaf(x):
+    """The aval a traced argument gets: shape, dtype and weak type of the value."""
+    if isinstance(x, Array):
+        return x.aval
+    if isinstance(x, ShapedArray):
+        return x
+    shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
+    if shape is not None and dtype is not None and not isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(shape, dtype, getattr(x, "weak_type", False))  # ShapeDtypeStruct
+    raw, weak = to_raw(x)
+    return ShapedArray(np.shape(raw), raw.dtype, weak)

@@ -1,0 +1,345 @@
+"""The IR: variables, literals, equations and jaxprs, printed in JAX's jaxpr syntax.
+
+A ``Jaxpr`` is a list of equations in order of execution. An equation applies a ``Primitive`` to
+variables and literals with static parameters; parameters may hold sub-jaxprs (``ClosedJaxpr``),
+which is how ``jit``, ``custom_vjp_call``, ``cond`` and ``scan`` carry their bodies. The staging
+interpreter builds jaxprs, ``eval_jaxpr`` replays one through whatever interpreter is current (so
+every transformation applies to staged code), ``check_jaxpr`` validates types, and the compiler
+(``_compile``) turns one into Python source calling the primitives' implementations.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from pullback import _dtypes
+from pullback._core import Primitive, ShapedArray, out_weak, state
+
+__all__ = [
+    "Var",
+    "Literal",
+    "Eqn",
+    "Jaxpr",
+    "ClosedJaxpr",
+    "abstract_eval",
+    "eval_jaxpr",
+    "check_jaxpr",
+    "JaxprTypeError",
+]
+
+
+class JaxprTypeError(TypeError):
+    """A jaxpr whose types do not check (a bug in a transformation, never a user error)."""
+
+    __module__ = "pullback.errors"
+
+
+class Var:
+    """A variable of a jaxpr: defined once (an input or an equation's output), used after."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Var({self.aval.str_short()})"
+
+
+class Literal:
+    """A scalar constant written into an equation. ``value`` is the raw value given (a Python
+    scalar for weak literals, a NumPy scalar otherwise), so compiled code calls NumPy with it."""
+
+    __slots__ = ("value", "aval")
+
+    def __init__(self, value, aval):
+        self.value = value
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Literal({self.value!r})"
+
+
+class Eqn:
+    """``outvars = prim[params] invars``."""
+
+    __slots__ = ("prim", "invars", "outvars", "params")
+
+    def __init__(self, prim, invars, outvars, params):
+        self.prim = prim
+        self.invars = invars
+        self.outvars = outvars
+        self.params = params
+
+
+class Jaxpr:
+    """``{ lambda constvars ; invars. let eqns in (outvars) }``."""
+
+    __slots__ = ("constvars", "invars", "outvars", "eqns")
+
+    def __init__(self, constvars, invars, outvars, eqns):
+        self.constvars = list(constvars)
+        self.invars = list(invars)
+        self.outvars = list(outvars)
+        self.eqns = list(eqns)
+
+    @property
+    def in_avals(self):
+        return [v.aval for v in self.invars]
+
+    @property
+    def out_avals(self):
+        return [v.aval for v in self.outvars]
+
+    def __str__(self):
+        return _Printer().jaxpr(self, 0)
+
+    def pretty_print(self):
+        return str(self)
+
+    __repr__ = __str__
+
+
+class ClosedJaxpr:
+    """A jaxpr with the values of its constant variables."""
+
+    __slots__ = ("jaxpr", "consts")
+
+    def __init__(self, jaxpr, consts):
+        self.jaxpr = jaxpr
+        self.consts = list(consts)
+
+    in_avals = property(lambda self: self.jaxpr.in_avals)
+    out_avals = property(lambda self: self.jaxpr.out_avals)
+    eqns = property(lambda self: self.jaxpr.eqns)
+
+    def __str__(self):
+        return str(self.jaxpr)
+
+    def pretty_print(self):
+        return str(self)
+
+    __repr__ = __str__
+
+
+# -- abstract evaluation ------------------------------------------------------------------------
+
+
+def abstract_eval(prim, avals, params, values=None):
+    """Output avals of ``prim`` applied to inputs of ``avals`` (a list; one aval per output).
+
+    Uses the primitive's ``abstract`` rule when it has one; otherwise runs ``impl`` on stand-in
+    values of the right shapes and dtypes (zero-strided, so they cost no memory) — every
+    primitive gets a shape rule that agrees with its implementation by construction.
+    ``values`` gives the known values of literal inputs (``None`` elsewhere).
+    """
+    weak = out_weak(prim.weak, [a.weak_type for a in avals])
+    if prim.abstract is not None:
+        out = prim.abstract(*avals, **params)
+        if prim.multiple_results:
+            return list(out)
+        return [out]
+    stand_ins = []
+    for k, a in enumerate(avals):
+        v = values[k] if values is not None else None
+        stand_ins.append(v if v is not None else _stand_in(a))
+    with np.errstate(all="ignore"):
+        out = prim.impl(*stand_ins, **params)
+    outs = list(out) if prim.multiple_results else [out]
+    return [ShapedArray(np.shape(o), np.asarray(o).dtype, weak) for o in outs]
+
+
+def _stand_in(aval):
+    return np.broadcast_to(np.zeros((), aval.dtype), aval.shape)
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+
+def eval_jaxpr(jaxpr, consts, *args):
+    """Run ``jaxpr`` by binding each equation's primitive with the interpreter that is current,
+    so that evaluating staged code under ``grad`` (or another jaxpr being staged) transforms it.
+    Returns the list of outputs."""
+    env = {}
+    for v, x in zip(jaxpr.constvars, consts, strict=True):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args, strict=True):
+        env[v] = x
+
+    def read(v):
+        return v.value if type(v) is Literal else env[v]
+
+    for eqn in jaxpr.eqns:
+        out = state.interp.process(eqn.prim, [read(v) for v in eqn.invars], eqn.params)
+        if eqn.prim.multiple_results:
+            for v, x in zip(eqn.outvars, out, strict=True):
+                env[v] = x
+        else:
+            env[eqn.outvars[0]] = out
+    return [read(v) for v in jaxpr.outvars]
+
+
+def eval_closed(closed, *args):
+    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+# -- type checking ------------------------------------------------------------------------------
+
+
+def check_jaxpr(jaxpr):
+    """Raise ``JaxprTypeError`` unless every variable is defined once before it is used and every
+    equation's output types are what its primitive gives for its input types. Sub-jaxprs in
+    parameters are checked too."""
+    if isinstance(jaxpr, ClosedJaxpr):
+        if len(jaxpr.consts) != len(jaxpr.jaxpr.constvars):
+            raise JaxprTypeError("a closed jaxpr has a different number of consts and constvars")
+        for v, c in zip(jaxpr.jaxpr.constvars, jaxpr.consts, strict=True):
+            if tuple(np.shape(c)) != v.aval.shape:
+                raise JaxprTypeError(f"const of shape {np.shape(c)} bound to {v.aval.str_short()}")
+        jaxpr = jaxpr.jaxpr
+    defined = set()
+
+    def define(v, where):
+        if not isinstance(v, Var):
+            raise JaxprTypeError(f"{where}: {v!r} is not a variable")
+        if v in defined:
+            raise JaxprTypeError(f"{where}: variable {v!r} is defined twice")
+        defined.add(v)
+
+    def use(v, where):
+        if type(v) is Literal:
+            return
+        if v not in defined:
+            raise JaxprTypeError(f"{where}: variable {v!r} is used before it is defined")
+
+    for v in jaxpr.constvars:
+        define(v, "constvars")
+    for v in jaxpr.invars:
+        define(v, "invars")
+    for k, eqn in enumerate(jaxpr.eqns):
+        where = f"equation {k} ({eqn.prim.name})"
+        for v in eqn.invars:
+            use(v, where)
+        for p in eqn.params.values():
+            for sub in p if isinstance(p, tuple) else (p,):
+                if isinstance(sub, (Jaxpr, ClosedJaxpr)):
+                    check_jaxpr(sub)
+        values = [v.value if type(v) is Literal else None for v in eqn.invars]
+        expected = abstract_eval(eqn.prim, [v.aval for v in eqn.invars], eqn.params, values)
+        if len(expected) != len(eqn.outvars):
+            raise JaxprTypeError(
+                f"{where}: {len(eqn.outvars)} outputs, the primitive gives {len(expected)}"
+            )
+        for v, a in zip(eqn.outvars, expected, strict=True):
+            if (v.aval.shape, v.aval.dtype) != (a.shape, a.dtype):
+                raise JaxprTypeError(
+                    f"{where}: output typed {v.aval.str_short()}, the primitive gives "
+                    f"{a.str_short()}"
+                )
+            define(v, where)
+    for v in jaxpr.outvars:
+        use(v, "outvars")
+
+
+# -- printing -----------------------------------------------------------------------------------
+
+_WIDTH = 80
+
+
+def _names():
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for n in itertools.count(1):
+        for chars in itertools.product(letters, repeat=n):
+            name = "".join(chars)
+            if n == 1 or name[0] != "a":  # JAX's scheme: a..z, ba..zz, baa..
+                yield name
+
+
+class _Printer:
+    """Prints jaxprs as JAX does; names are given in order of appearance, sub-jaxprs included."""
+
+    def __init__(self):
+        self.names = {}
+        self.fresh = _names()
+
+    def var(self, v):
+        if type(v) is Literal:
+            return f"{_literal_str(v.value)}:{_short(v.aval)}"
+        name = self.names.get(v)
+        if name is None:
+            name = self.names[v] = next(self.fresh)
+        return name
+
+    def binder(self, v):
+        return f"{self.var(v)}:{_short(v.aval)}"
+
+    def jaxpr(self, jaxpr, indent):
+        consts = " ".join(self.binder(v) for v in jaxpr.constvars)
+        ins = " ".join(self.binder(v) for v in jaxpr.invars)
+        head = f"{{ lambda {consts}{' ' if consts else ''}; {ins}{'.' if ins else '.'}"
+        head = head.replace("; .", ";.")
+        eqn_lines = [self.eqn(e, indent + 4) for e in jaxpr.eqns]
+        outs = ", ".join(self.var(v) for v in jaxpr.outvars)
+        outs = f"({outs},)" if len(jaxpr.outvars) == 1 else f"({outs})"
+        one_line = f"{head} let {'; '.join(eqn_lines)} in {outs} }}"
+        if "\n" not in one_line and len(one_line) + indent <= _WIDTH:
+            return one_line
+        pad = " " * (indent + 4)
+        body = "".join(f"\n{pad}{line}" for line in eqn_lines)
+        return f"{head} let{body}\n{' ' * (indent + 2)}in {outs} }}"
+
+    def eqn(self, eqn, indent):
+        ins = " ".join(self.var(v) for v in eqn.invars)
+        outs = " ".join(self.binder(v) for v in eqn.outvars)
+        params = [(k, self.param(v, indent + 2)) for k, v in sorted(eqn.params.items())]
+        inline = " ".join(f"{k}={v}" for k, v in params)
+        line = f"{outs} = {eqn.prim.name}{f'[{inline}]' if params else ''} {ins}".rstrip()
+        if "\n" in inline or len(line) + indent > _WIDTH and params:
+            pad = " " * (indent + 2)
+            block = "".join(f"\n{pad}{k}={v}" for k, v in params)
+            line = f"{outs} = {eqn.prim.name}[{block}\n{' ' * indent}] {ins}".rstrip()
+        return line
+
+    def param(self, value, indent):
+        if isinstance(value, (Jaxpr, ClosedJaxpr)):
+            return self.jaxpr(value.jaxpr if isinstance(value, ClosedJaxpr) else value, indent)
+        if isinstance(value, tuple) and value and isinstance(value[0], (Jaxpr, ClosedJaxpr)):
+            pad = " " * (indent + 2)
+            items = "".join(f"\n{pad}{self.param(v, indent + 2)}" for v in value)
+            return f"({items}\n{' ' * indent})"
+        if isinstance(value, np.dtype):
+            return value.name
+        if isinstance(value, Primitive):
+            return value.name
+        if callable(value) and hasattr(value, "__name__"):
+            return value.__name__
+        return str(value)
+
+
+_SHORT_KINDS = {"f": "f", "i": "i", "u": "u", "c": "c"}
+
+
+def _short(aval):
+    """``f32[3]``: an aval as jaxprs print it."""
+    dtype = aval.dtype
+    if dtype == _dtypes.float0:
+        name = "float0"
+    elif dtype.kind == "b":
+        name = "bool"
+    elif dtype.name == "bfloat16":
+        name = "bf16"
+    else:
+        name = f"{_SHORT_KINDS[dtype.kind]}{dtype.itemsize * 8}"
+    return f"{name}[{','.join(str(d) for d in aval.shape)}]"
+
+
+def _literal_str(value):
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
