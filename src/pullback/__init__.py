@@ -13,25 +13,31 @@ from pullback import (
     tree_util,
 )
 from pullback._api import grad, stop_gradient, value_and_grad, vjp
-from pullback._config import config, disable_x64, enable_x64
+from pullback._config import config, disable_jit, disable_x64, enable_x64
 from pullback._core import Array
+from pullback._hop.jit import ShapeDtypeStruct, eval_shape, jit, make_jaxpr
 from pullback.custom_derivatives import custom_gradient, custom_vjp
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Array",
+    "ShapeDtypeStruct",
     "config",
     "custom_derivatives",
     "custom_gradient",
     "custom_vjp",
+    "disable_jit",
     "disable_x64",
     "dtypes",
     "enable_x64",
     "errors",
+    "eval_shape",
     "experimental",
     "grad",
+    "jit",
     "lax",
+    "make_jaxpr",
     "numpy",
     "stop_gradient",
     "test_util",
