@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from pullback._ops.indexing import ARRAY
+from pullback.errors import ConcretizationTypeError
 
 _rng = np.random.default_rng(4321)
 
@@ -317,6 +318,7 @@ add(
         np.array([[True, False, True], [False, False, True]]),
         params={"dtype": np.dtype(np.int64)},
         ref=lambda m, dtype: [i.astype(dtype) for i in np.nonzero(m)],
+        stage_error=ConcretizationTypeError,
     ),
 )
 

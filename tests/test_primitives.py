@@ -28,6 +28,8 @@ modules for one primitive are pooled. A row is a plain dict:
     tolerances for derivatives (default ``1e-6``/``1e-8``; doubled digits of slack for order 2).
 ``eps``
     central-difference step (default ``1e-6``; order 2 uses ``eps * 10``).
+``stage_error``
+    the exception type the primitive raises when staged (e.g. a value-dependent output shape).
 ``skip``
     a reason: the row exempts the primitive from these checks (for primitives whose parameters
     are programs, tested in their own files). The primitive still counts as covered.
@@ -51,6 +53,7 @@ import pullback
 import pullback.numpy as pnp
 from pullback._config import enable_x64
 from pullback._core import Array, Primitive, registry
+from pullback._ir import check_jaxpr
 
 TESTS = pathlib.Path(__file__).parent
 
@@ -303,3 +306,67 @@ def test_skipped_rows_give_reasons():
                 assert isinstance(r["skip"], str) and r["skip"], f"{name} ({origin}): empty skip"
             else:
                 assert "ref" in r, f"{name} ({origin}): a row needs 'ref' (or 'skip')"
+
+
+# -- staged (make_jaxpr, jit) against eager ---------------------------------------------------
+
+
+def _array_positions(args):
+    return tuple(i for i, a in enumerate(args) if isinstance(a, (np.ndarray, np.generic)))
+
+
+def _assert_same(got, expected, what):
+    got, expected = _outputs_list(got), _outputs_list(expected)
+    assert len(got) == len(expected), what
+    for g, e in zip(got, expected):
+        assert isinstance(g, Array), f"{what}: {type(g)} is not an Array"
+        assert (g.shape, g.dtype, g.weak_type) == (e.shape, e.dtype, e.weak_type), (
+            f"{what}: {g.aval} staged, {e.aval} eager"
+        )
+        np.testing.assert_allclose(_raw(g), _raw(e), rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+def _outputs_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+@pytest.mark.parametrize("name,r", _cases())
+def test_staged_matches_eager(name, r):
+    """Every primitive staged by ``make_jaxpr`` type-checks and runs under ``jit`` as eagerly."""
+    prim = registry[name]
+    params = r.get("params", {})
+    args = r["args"]
+    traced = _array_positions(args)
+
+    def f(*values):
+        return _bind(prim, _with(args, traced, values), params)
+
+    values = [args[i] for i in traced]
+    if "stage_error" in r:
+        with pytest.raises(r["stage_error"], match="while tracing"):
+            pullback.jit(f)(*values)
+        return
+    check_jaxpr(pullback.make_jaxpr(f)(*values))
+    _assert_same(pullback.jit(f)(*values), f(*values), f"{name} under jit")
+
+
+@pytest.mark.parametrize("name,r", _cases(lambda prim, r: _order(prim, r) >= 1 and _wrt(r)))
+def test_staged_vjp_matches_eager(name, r):
+    """The VJP rules staged (``jit(vjp)``) give the eager VJP."""
+    prim = registry[name]
+    if "stage_error" in r:
+        return
+    params = r.get("params", {})
+    args = r["args"]
+    wrt = _wrt(r)
+    cts = _random_cotangents(prim, args, params, np.random.default_rng(2))
+
+    def f(*values):
+        return _bind(prim, _with(args, wrt, values), params)
+
+    def pulled_back(*values):
+        return pullback.vjp(f, *values)[1](_cotangent_arg(prim, cts))
+
+    values = [args[i] for i in wrt]
+    check_jaxpr(pullback.make_jaxpr(pulled_back)(*values))
+    _assert_same(pullback.jit(pulled_back)(*values), pulled_back(*values), f"{name} VJP under jit")

@@ -278,8 +278,7 @@ class _Printer:
     def jaxpr(self, jaxpr, indent):
         consts = " ".join(self.binder(v) for v in jaxpr.constvars)
         ins = " ".join(self.binder(v) for v in jaxpr.invars)
-        head = f"{{ lambda {consts}{' ' if consts else ''}; {ins}{'.' if ins else '.'}"
-        head = head.replace("; .", ";.")
+        head = f"{{ lambda {consts}; {ins}."
         eqn_lines = [self.eqn(e, indent + 4) for e in jaxpr.eqns]
         outs = ", ".join(self.var(v) for v in jaxpr.outvars)
         outs = f"({outs},)" if len(jaxpr.outvars) == 1 else f"({outs})"
@@ -293,7 +292,12 @@ class _Printer:
     def eqn(self, eqn, indent):
         ins = " ".join(self.var(v) for v in eqn.invars)
         outs = " ".join(self.binder(v) for v in eqn.outvars)
-        params = [(k, self.param(v, indent + 2)) for k, v in sorted(eqn.params.items())]
+        # ``name`` comes first, as in JAX; parameters named ``_...`` are internal, not printed
+        keys = sorted(k for k in eqn.params if not k.startswith("_"))
+        if "name" in keys:
+            keys.remove("name")
+            keys.insert(0, "name")
+        params = [(k, self.param(eqn.params[k], indent + 2)) for k in keys]
         inline = " ".join(f"{k}={v}" for k, v in params)
         line = f"{outs} = {eqn.prim.name}{f'[{inline}]' if params else ''} {ins}".rstrip()
         if "\n" in inline or len(line) + indent > _WIDTH and params:

@@ -35,7 +35,9 @@ from pullback._core import (
     state,
     to_raw,
 )
+from pullback._interp.stage import hoist_tracers, trace_flat
 from pullback._interp.vjp import VJPInterp, VJPTracer
+from pullback._ir import eval_closed
 from pullback._ops import convert_element_type
 from pullback._ops._base import dtype_of, weak_of
 from pullback.tree_util import (
@@ -281,7 +283,7 @@ class custom_vjp:
                     if out is not None:
                         return out
                 call = _Call(self, (), self._positions, {}, _flat_tuple_treedef(n), n)
-                out = interp.process(custom_vjp_call_p, args, {"call": call})
+                out = interp.process(custom_vjp_call_p, args, {"_call": call})
                 if call.out_tree is _LEAF_TREEDEF:
                     return out[0]
                 return tree_unflatten(call.out_tree, out)
@@ -383,7 +385,7 @@ def _call(cv, *args, bound_self=None, **kwargs):
     if not _all_valid(leaves):
         _check_arguments(cv, diff_pos, diff)
     call = _Call(cv, nondiff, diff_pos, kwonly, in_tree, len(args))
-    out = state.interp.process(custom_vjp_call_p, leaves, {"call": call})
+    out = state.interp.process(custom_vjp_call_p, leaves, {"_call": call})
     return _unflatten(call.out_tree, out)
 
 
@@ -536,10 +538,44 @@ def _flat_output(call, out, rule_fn):
 
 
 def _eval_rule(interp, args, params):
-    call = params["call"]
-    out = _run_at(interp, call.run, call.cv.fun, [_lift(a, interp) for a in args])
-    leaves = _flat_output(call, out, call.cv.fun)
+    call = params["_call"]
+    args = [_lift(a, interp) for a in args]
+    staged = params.get("call_jaxpr")
+    if staged is not None:  # a staged call: its closed-over values are leading arguments
+        leaves = _run_at(interp, eval_closed, staged, *args)
+    else:
+        leaves = _flat_output(call, _run_at(interp, call.run, call.cv.fun, args), call.cv.fun)
     return leaves if interp is not RAW else [to_raw(x)[0] for x in leaves]
+
+
+def _stage_rule(interp, args, params):
+    """Under staging only ``fun`` is traced, into the equation's ``call_jaxpr``; ``fwd`` and
+    ``bwd`` run if the equation is differentiated later. Closed-over tracers of enclosing
+    transformations become the equation's leading (``num_consts``) arguments."""
+    call = params["_call"]
+    cv = call.cv
+
+    def fun(*leaves):
+        return _flat_output(call, call.run(cv.fun, list(leaves)), cv.fun)
+
+    try:
+        closed = trace_flat(
+            fun, [aval_of(a) for a in args], f"the function {cv.__name__} for custom_vjp fun"
+        )
+    except UnexpectedTracerError as e:
+        raise _closure_error(cv, e) from None
+    closed, consts = hoist_tracers(closed)
+    staged = {
+        "_call": call,
+        "name": cv.__name__,
+        "call_jaxpr": closed,
+        "fwd": cv.fwd,
+        "bwd": cv.bwd,
+        "num_consts": len(consts),
+        "symbolic_zeros": cv.symbolic_zeros,
+    }
+    invars = [interp.atom(a) for a in (*consts, *args)]
+    return interp.add_eqn(custom_vjp_call_p, invars, closed.out_avals, staged)
 
 
 def _lift(x, interp):
@@ -550,9 +586,13 @@ def _lift(x, interp):
 
 
 def _vjp_rule(interp, args, params):
-    call = params["call"]
+    call = params["_call"]
     cv = call.cv
-    vals, inputs = _fwd_arguments(interp, args)
+    n_consts = params.get("num_consts", 0)
+    for c in args[:n_consts]:
+        if interp.own(c):
+            raise _closure_error(cv, UnexpectedTracerError(), c)
+    vals, inputs = _fwd_arguments(interp, args[n_consts:])
     if vals is None:  # nothing differentiated here: only fun runs, at the parent level
         return _guard_closure(cv, interp, interp.parent.process, custom_vjp_call_p, args, params)
     fwd_args = (
@@ -560,7 +600,39 @@ def _vjp_rule(interp, args, params):
         if cv.symbolic_zeros
         else vals
     )
-    return _record(interp, call, _run_fwd(cv, interp, call, fwd_args), vals, inputs)
+    pair = _run_fwd(cv, interp, call, fwd_args)
+    staged = params.get("call_jaxpr")
+    if staged is not None:  # fun's output type is known: fwd must agree with it
+        _check_pair(cv, pair)
+        _check_fwd_output(call, pair[0], staged.out_avals)
+    return _record(interp, call, pair, vals, inputs)
+
+
+def _check_fwd_output(call, out, fun_avals):
+    """Spec E5/E6: ``fwd``'s primal output must have ``fun``'s pytree structure and types."""
+    cv = call.cv
+    leaves, tree = _flatten(out)
+    start = (
+        f"Custom VJP fwd rule {_name(cv.fwd)} for function {cv.__name__} must produce a pair "
+        f"whose first element has the same pytree structure, shapes and dtypes as the output "
+        f"of {cv.__name__}, but"
+    )
+    if tree != call.out_tree:
+        raise TypeError(
+            f"{start} fwd's first element had container/pytree structure {tree} while "
+            f"{cv.__name__} had output structure {call.out_tree}. Fix {_name(cv.fwd)} to return "
+            f"(output, residuals) with output exactly what {cv.__name__} returns."
+        )
+    for k, (leaf, aval) in enumerate(zip(leaves, fun_avals, strict=True)):
+        got = aval_of(leaf)
+        if (got.shape, got.dtype) != (aval.shape, aval.dtype):
+            where = f" (output leaf {k})" if len(fun_avals) > 1 else ""
+            raise TypeError(
+                f"{start} fwd's first element had shapes/dtypes of {got.str_short()}{where} "
+                f"while {cv.__name__} had output shapes/dtypes of {aval.str_short()}. Fix "
+                f"{_name(cv.fwd)} to return (output, residuals) with output exactly what "
+                f"{cv.__name__} returns."
+            )
 
 
 def _record(interp, call, pair, vals, inputs):
@@ -622,8 +694,8 @@ def _guard_closure(cv, interp, fn, *args):
         raise _closure_error(cv, e) from None
 
 
-def _closure_error(cv, e):
-    tracer = getattr(e, "tracer", None)
+def _closure_error(cv, e, tracer=None):
+    tracer = tracer if tracer is not None else getattr(e, "tracer", None)
     if isinstance(tracer, Tracer) and tracer._interp.active:
         return CustomVJPException(
             f"Detected differentiation of the custom_vjp function {cv.__name__} with respect "
@@ -851,6 +923,9 @@ def _describe(x):
 
 custom_vjp_call_p.rules["eval"] = _eval_rule
 custom_vjp_call_p.rules["vjp"] = _vjp_rule
+custom_vjp_call_p.rules["stage"] = _stage_rule
+custom_vjp_call_p.rules["inline"] = lambda params: params["call_jaxpr"]
+custom_vjp_call_p.abstract = lambda *avals, call_jaxpr, **params: call_jaxpr.out_avals
 
 
 # -- custom_gradient ------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ import numpy as np
 from pullback import _compile
 from pullback._config import config
 from pullback._core import EVAL, Array, Primitive, Tracer, state, to_raw
-from pullback._interp.stage import aval_of_leaf, trace_to_jaxpr
-from pullback._ir import ClosedJaxpr, Jaxpr, eval_closed
+from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_to_jaxpr
+from pullback._ir import eval_closed
 from pullback.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["jit", "make_jaxpr", "eval_shape", "ShapeDtypeStruct", "jit_p", "hoist_tracers"]
@@ -72,23 +72,6 @@ jit_p.abstract = lambda *avals, jaxpr, name: jaxpr.out_avals
 jit_p.rules["eval"] = _jit_eval
 jit_p.rules["vjp"] = _jit_vjp
 jit_p.rules["inline"] = lambda params: params["jaxpr"]
-
-
-def hoist_tracers(closed):
-    """Move constants that are tracers of enclosing transformations to leading inputs.
-
-    Returns ``(closed', tracers)``: ``closed'`` takes ``(*tracers, *inputs)``; its remaining
-    constants are concrete values baked into the program."""
-    jaxpr = closed.jaxpr
-    moved, kept = [], []
-    for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
-        (moved if isinstance(c, Tracer) else kept).append((v, c))
-    if not moved:
-        return closed, []
-    new = Jaxpr(
-        [v for v, _ in kept], [v for v, _ in moved] + jaxpr.invars, jaxpr.outvars, jaxpr.eqns
-    )
-    return ClosedJaxpr(new, [c for _, c in kept]), [c for _, c in moved]
 
 
 # -- jit ----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pullback._core import (
 from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, abstract_eval
 from pullback.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
-__all__ = ["StageInterp", "StageTracer", "trace_to_jaxpr", "trace_flat"]
+__all__ = ["StageInterp", "StageTracer", "trace_to_jaxpr", "trace_flat", "hoist_tracers"]
 
 _PY_SCALARS = (bool, int, float, complex)
 _PY_NUMBERS = (int, float)
@@ -194,3 +194,20 @@ def aval_of_leaf(x):
         return ShapedArray(shape, dtype, getattr(x, "weak_type", False))  # ShapeDtypeStruct
     raw, weak = to_raw(x)
     return ShapedArray(np.shape(raw), raw.dtype, weak)
+
+
+def hoist_tracers(closed):
+    """Move constants that are tracers of enclosing transformations to leading inputs.
+
+    Returns ``(closed', tracers)``: ``closed'`` takes ``(*tracers, *inputs)``; its remaining
+    constants are concrete values baked into the program."""
+    jaxpr = closed.jaxpr
+    moved, kept = [], []
+    for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
+        (moved if isinstance(c, Tracer) else kept).append((v, c))
+    if not moved:
+        return closed, []
+    new = Jaxpr(
+        [v for v, _ in kept], [v for v, _ in moved] + jaxpr.invars, jaxpr.outvars, jaxpr.eqns
+    )
+    return ClosedJaxpr(new, [c for _, c in kept]), [c for _, c in moved]

@@ -39,6 +39,7 @@ import functools
 
 import numpy as np
 
+from pullback._core import ConcretizationTypeError
 from pullback._ops._base import convert_element_type, primitive
 from pullback._ops.creation import full
 from pullback._ops.elementwise import where, zeros_like_raw
@@ -391,6 +392,17 @@ nonzero_p, _nonzero = primitive(
     multiple_results=True,
     weak="never",
 )
+
+
+def _nonzero_stage(interp, args, params):
+    raise ConcretizationTypeError(
+        f"nonzero's output shape depends on the values of its input {args[0].aval.str_short()}, "
+        f"which are not known while tracing {interp.context}. Index with integer arrays, use "
+        f"jnp.where(mask, x, 0), or pass size= to jnp.nonzero/argwhere."
+    )
+
+
+nonzero_p.rules["stage"] = _nonzero_stage
 
 
 def nonzero(x, dtype):
