@@ -16,6 +16,9 @@ per call and its ratio to hand-written NumPy. A framework that is missing, or th
 workload, shows "n/a". Wrong gradients are reported loudly and make the exit status 1.
 
 The import figure is the median wall time of ``python -c "import MODULE"`` in fresh processes.
+The first-call figure is the median wall time of a fresh process that imports the library, builds
+``jit(value_and_grad(loss))`` of ``mlp_small`` (the benchmark's data and loss), calls it once and
+waits for the result: what a user waits for before the first jitted step, start-up included.
 """
 
 from __future__ import annotations
@@ -48,16 +51,24 @@ if str(HERE) not in sys.path:
 import numpy as np  # noqa: E402
 import workloads as W  # noqa: E402
 
-# pullback's targets: eager pullback time / hand-written NumPy time.
+# pullback's targets: eager pullback time / hand-written NumPy time (import: / numpy's import;
+# first_call: pullback jit's first call / JAX jit's, both in fresh processes).
 TARGETS = {
     "chain": 2.0,
     "custom_chain": 2.5,
     "mlp_small": 2.0,
     "mlp_large": 1.15,
     "import": 1.6,
+    "first_call": 0.2,
 }
+# pullback jit's targets: its time / hand-written NumPy time, and the workloads on which it must
+# also be faster than JAX jit.
+JIT_TARGETS = {"chain": 1.2, "custom_chain": 1.2, "mlp_small": 1.2, "mlp_large": 1.2}
+JIT_FASTER_THAN_JAX = ("mlp_small",)
 
 IMPORT_MODULES = ("numpy", "pullback", "autograd", "jax", "torch")
+FIRST_CALL_FRAMEWORKS = ("pullback.jit", "jax.jit")
+EXTRA_FIGURES = ("import", "first_call")
 
 
 # -- timing --------------------------------------------------------------------------------------
@@ -164,18 +175,45 @@ class Worker:
             self.proc.kill()
 
 
-def time_imports(modules, runs, env):
-    """Median wall time of ``python -c "import M"`` in fresh processes, modules taking turns."""
-    cmds = {m: [sys.executable, "-c", f"import {m}"] for m in modules}
+def fresh_process_env():
+    """The environment of the fresh-process figures: the working tree's pullback, and bytecode
+    caching on.
+
+    Installed code runs with compiled bytecode cached (pip compiles a wheel's modules at
+    install; the warm-up run of ``time_commands`` writes the cache here), so the variable that
+    turns caching off (set in some sandboxes) is dropped.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+def time_commands(cmds, runs, env):
+    """Median wall time of each command of ``{name: argv}`` in fresh processes, taking turns.
+
+    Returns ``{name: (median seconds, samples)}``."""
     for cmd in cmds.values():  # warm the file system and bytecode caches
         subprocess.run(cmd, env=env, check=True, capture_output=True)
-    samples = {m: [] for m in modules}
+    samples = {name: [] for name in cmds}
     for _ in range(runs):
-        for m, cmd in cmds.items():
+        for name, cmd in cmds.items():
             t0 = time.perf_counter()
             subprocess.run(cmd, env=env, check=True, capture_output=True)
-            samples[m].append(time.perf_counter() - t0)
-    return {m: (statistics.median(s), s) for m, s in samples.items()}
+            samples[name].append(time.perf_counter() - t0)
+    return {name: (statistics.median(s), s) for name, s in samples.items()}
+
+
+def first_call_command(framework):
+    """``python -c`` code: build ``framework``'s jitted ``mlp_small`` and call it once.
+
+    ``W.build`` imports the library; ``run()`` traces, compiles, runs and blocks on the result.
+    """
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r}); import workloads as W; "
+        f"W.build({framework!r}, 'mlp_small', W.make_data('mlp_small')).run()"
+    )
+    return [sys.executable, "-c", code]
 
 
 # -- formatting ----------------------------------------------------------------------------------
@@ -293,6 +331,97 @@ def run_workload(name, workers, opts, failures):
     return cells
 
 
+def target_text(limit, met):
+    return f"≤ {limit:.2f}x" + ("" if met is None else " ✓" if met else " ✗")
+
+
+def targets_met(name, cells):
+    """``{target: met}`` for pullback's targets on workload ``name`` (None: not measured).
+
+    A target counts as met only with correct gradients."""
+
+    def measured(fw):
+        return fw in cells and cells[fw]["median_s"] is not None
+
+    def within(fw, limit):
+        if not measured(fw):
+            return None
+        return cells[fw]["check"] == "ok" and cells[fw]["ratio"] <= limit
+
+    met = {
+        "pullback": within("pullback", TARGETS[name]),
+        "pullback.jit": within("pullback.jit", JIT_TARGETS[name]),
+    }
+    if name in JIT_FASTER_THAN_JAX:
+        faster = None
+        if measured("pullback.jit") and measured("jax.jit"):
+            jit = cells["pullback.jit"]
+            faster = jit["check"] == "ok" and jit["median_s"] < cells["jax.jit"]["median_s"]
+        met["pullback.jit faster than jax.jit"] = faster
+    return met
+
+
+def run_imports(runs, env, results, notes):
+    """The import figure: print its table and store it in ``results``."""
+    mods = [m for m in IMPORT_MODULES if m == "pullback" or importlib.util.find_spec(m)]
+    try:
+        imp = time_commands({m: [sys.executable, "-c", f"import {m}"] for m in mods}, runs, env)
+    except subprocess.CalledProcessError as e:
+        notes.append(f"import: {' '.join(e.cmd)} failed: {e.stderr.decode()[-300:]}")
+        return
+    base = imp["numpy"][0]
+    results["import"] = {
+        m: {"median_s": t, "ratio": t / base, "samples_s": s} for m, (t, s) in imp.items()
+    }
+    rows = []
+    for m in IMPORT_MODULES:
+        if m not in imp:
+            rows.append([f"import {m}", "n/a", "n/a", ""])
+            continue
+        t, _ = imp[m]
+        target = ""
+        if m == "pullback":
+            target = target_text(TARGETS["import"], t / base <= TARGETS["import"])
+        rows.append([f"`import {m}`", fmt_time(t), fmt_ratio(t / base), target])
+    print(f'Fresh `python -c "import M"`, median of {runs} runs (interpreter start-up included):')
+    print()
+    print(markdown_table(["command", "wall time", "vs numpy", "pullback target"], rows))
+    print()
+
+
+def run_first_call(runs, env, results, notes):
+    """The first-call figure: print its table and store it in ``results``."""
+    fws = [fw for fw in FIRST_CALL_FRAMEWORKS if importlib.util.find_spec(fw.split(".")[0])]
+    try:
+        times = time_commands({fw: first_call_command(fw) for fw in fws}, runs, env)
+    except subprocess.CalledProcessError as e:
+        notes.append(f"first_call: {e.cmd[-1]} failed: {e.stderr.decode()[-300:]}")
+        return
+    jax_time = times.get("jax.jit", (None,))[0]
+    ratio = times["pullback.jit"][0] / jax_time if jax_time else None
+    met = None if ratio is None else ratio <= TARGETS["first_call"]
+    results["first_call"] = {
+        "frameworks": {fw: {"median_s": t, "samples_s": s} for fw, (t, s) in times.items()},
+        "ratio": ratio,
+        "target": TARGETS["first_call"],
+        "met": met,
+    }
+    rows = []
+    for fw in FIRST_CALL_FRAMEWORKS:
+        t = times.get(fw, (None,))[0]
+        own_ratio = None if t is None or jax_time is None else t / jax_time
+        target = target_text(TARGETS["first_call"], met) if fw == "pullback.jit" else ""
+        rows.append([W.FRAMEWORK_LABELS[fw], fmt_time(t), fmt_ratio(own_ratio), target])
+    print(
+        "First call in a fresh process: import the library, build `jit(value_and_grad(loss))` "
+        f"of mlp_small, call it once and wait for the result; median of {runs} runs "
+        "(interpreter start-up, NumPy import and data generation included):"
+    )
+    print()
+    print(markdown_table(["first call", "wall time", "vs JAX jit", "pullback target"], rows))
+    print()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
@@ -300,7 +429,7 @@ def main(argv=None):
     parser.add_argument(
         "--only",
         metavar="NAMES",
-        help=f"comma-separated subset of {', '.join(W.WORKLOADS)}, import",
+        help=f"comma-separated subset of {', '.join([*W.WORKLOADS, *EXTRA_FIGURES])}",
     )
     parser.add_argument(
         "--frameworks",
@@ -311,20 +440,20 @@ def main(argv=None):
     parser.add_argument("--verbose", action="store_true", help="print tracebacks of failures")
     opts = parser.parse_args(argv)
     if opts.quick:
-        opts.repeats, opts.min_block, opts.warmup, import_runs = 3, 0.02, 1, 3
+        opts.repeats, opts.min_block, opts.warmup, fresh_runs = 3, 0.02, 1, 3
         opts.pause = 0.1
     else:
-        opts.repeats, opts.min_block, opts.warmup, import_runs = 9, 0.2, 3, 11
+        opts.repeats, opts.min_block, opts.warmup, fresh_runs = 9, 0.2, 3, 11
         opts.pause = 0.2
-    selected = opts.only.split(",") if opts.only else [*W.WORKLOADS, "import"]
-    unknown = set(selected) - {*W.WORKLOADS, "import"}
+    selected = opts.only.split(",") if opts.only else [*W.WORKLOADS, *EXTRA_FIGURES]
+    unknown = set(selected) - {*W.WORKLOADS, *EXTRA_FIGURES}
     frameworks = ["numpy"] + [f for f in opts.frameworks.split(",") if f and f != "numpy"]
     unknown |= set(frameworks) - set(W.FRAMEWORKS)
     if unknown:
         parser.error(f"unknown names: {', '.join(sorted(unknown))}")
 
     env = environment()
-    workloads = [s for s in selected if s != "import"]
+    workloads = [s for s in selected if s not in EXTRA_FIGURES]
     workers = {}
     if workloads:
         print(f"starting {len(frameworks)} worker processes ...", file=sys.stderr, flush=True)
@@ -344,19 +473,28 @@ def main(argv=None):
     print(
         f"Median of {opts.repeats} timed blocks (each >= {opts.min_block * 1e3:.0f} ms) per cell; "
         "ratio = time / hand-written NumPy time. JAX eager is measured without jit "
-        "(block_until_ready inside the call). Each framework runs in its own worker process; "
-        "the frameworks take turns."
+        "(block_until_ready inside the call); pullback jit and JAX jit trace and compile in the "
+        "warm-up. Each framework runs in its own worker process; the frameworks take turns."
     )
     print()
 
     failures = []
-    results = {"environment": env, "targets": TARGETS, "workloads": {}, "import": None}
+    results = {
+        "environment": env,
+        "targets": TARGETS,
+        "jit_targets": JIT_TARGETS,
+        "jit_faster_than_jax_jit": JIT_FASTER_THAN_JAX,
+        "workloads": {},
+        "import": None,
+        "first_call": None,
+    }
     rows = []
     notes = []
     for name in workloads:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         cells = run_workload(name, workers, opts, failures)
-        results["workloads"][name] = cells
+        met = targets_met(name, cells)
+        results["workloads"][name] = {**cells, "targets_met": met}
         row = [name]
         for fw in frameworks:
             c = cells[fw]
@@ -369,56 +507,28 @@ def main(argv=None):
             if c["check"] != "ok":
                 text += " WRONG"
             row.append(text)
-        pb = cells.get("pullback", {}).get("ratio")
-        met = "" if pb is None else (" ✓" if pb <= TARGETS[name] else " ✗")
-        row.append(f"≤ {TARGETS[name]:.2f}x{met}")
+        row.append(target_text(TARGETS[name], met["pullback"]))
+        jit_target = target_text(JIT_TARGETS[name], met["pullback.jit"])
+        if name in JIT_FASTER_THAN_JAX:
+            faster = met["pullback.jit faster than jax.jit"]
+            jit_target += ", < JAX jit" + ("" if faster is None else " ✓" if faster else " ✗")
+        row.append(jit_target)
         rows.append(row)
     for worker in workers.values():
         worker.close()
     if rows:
-        header = ["workload", *(W.FRAMEWORK_LABELS[f] for f in frameworks), "pullback target"]
+        labels = [W.FRAMEWORK_LABELS[f] for f in frameworks]
+        header = ["workload", *labels, "pullback target", "pullback jit target"]
         print(markdown_table(header, rows))
         print()
 
+    fresh_env = fresh_process_env()
     if "import" in selected:
         print("running import ...", file=sys.stderr, flush=True)
-        env_vars = dict(os.environ)
-        # measure imports as installed code runs them: with compiled bytecode cached (pip
-        # compiles a wheel's modules at install; the warm-up run below writes the cache here)
-        env_vars.pop("PYTHONDONTWRITEBYTECODE", None)
-        env_vars["PYTHONPATH"] = os.pathsep.join(
-            [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]
-        )
-        mods = [m for m in IMPORT_MODULES if m == "pullback" or importlib.util.find_spec(m)]
-        try:
-            imp = time_imports(mods, import_runs, env_vars)
-        except subprocess.CalledProcessError as e:
-            imp = None
-            notes.append(f"import: {' '.join(e.cmd)} failed: {e.stderr.decode()[-300:]}")
-        if imp:
-            base = imp["numpy"][0]
-            results["import"] = {
-                m: {"median_s": t, "ratio": t / base, "samples_s": s} for m, (t, s) in imp.items()
-            }
-            rows = []
-            for m in IMPORT_MODULES:
-                if m not in imp:
-                    rows.append([f"import {m}", "n/a", "n/a", ""])
-                    continue
-                t, _ = imp[m]
-                target = ""
-                if m == "pullback":
-                    target = f"≤ {TARGETS['import']:.2f}x" + (
-                        " ✓" if t / base <= TARGETS["import"] else " ✗"
-                    )
-                rows.append([f"`import {m}`", fmt_time(t), fmt_ratio(t / base), target])
-            print(
-                f'Fresh `python -c "import M"`, median of {import_runs} runs '
-                "(interpreter start-up included):"
-            )
-            print()
-            print(markdown_table(["command", "wall time", "vs numpy", "pullback target"], rows))
-            print()
+        run_imports(fresh_runs, fresh_env, results, notes)
+    if "first_call" in selected:
+        print("running first_call ...", file=sys.stderr, flush=True)
+        run_first_call(fresh_runs, fresh_env, results, notes)
 
     if notes:
         print("Notes:")

@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EXAMPLES = ["seed", "gradient_clipping", "straight_through", "fixed_point", "scipy_routine"]
+EXAMPLES = [
+    "seed",
+    "gradient_clipping",
+    "straight_through",
+    "fixed_point",
+    "scipy_routine",
+    "external_solver",
+]
 
 
 def _ensure_importable():

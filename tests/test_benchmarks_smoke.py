@@ -18,10 +18,11 @@ _spec.loader.exec_module(workloads)
 
 
 @pytest.mark.parametrize("name", workloads.WORKLOADS)
-def test_pullback_matches_hand_numpy(name):
+@pytest.mark.parametrize("framework", ["pullback", "pullback.jit"])
+def test_pullback_matches_hand_numpy(framework, name):
     data = workloads.make_data(name, "tiny")
     hand = workloads.build("numpy", name, data)
-    pb = workloads.build("pullback", name, data)
+    pb = workloads.build(framework, name, data)
     expected = hand.to_numpy(hand.run())
     got = pb.to_numpy(pb.run())
     assert workloads.compare(got, expected) is None, workloads.compare(got, expected)

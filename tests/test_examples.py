@@ -57,6 +57,17 @@ grad of sum(w * expm(a)):
  [ 1.284   0.4517  3.4995]]
 matches finite differences: True
 """,
+    "external_solver": """\
+x = solve(a, b):   [0.22222 0.11111 1.44444]
+a @ x:             [1. 2. 3.]
+loss:              2.37037
+grad wrt b:        [ 0.53704 -0.7037   1.7963 ]
+grad wrt a:
+[[-0.11934 -0.05967 -0.77572]
+ [ 0.15638  0.07819  1.01646]
+ [-0.39918 -0.19959 -2.59465]]
+matches finite differences: True
+""",
 }
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")

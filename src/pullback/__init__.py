@@ -15,14 +15,17 @@ from pullback import (
 from pullback._api import grad, stop_gradient, value_and_grad, vjp
 from pullback._config import config, disable_jit, disable_x64, enable_x64
 from pullback._core import Array
+from pullback._hop.callback import pure_callback
 from pullback._hop.jit import ShapeDtypeStruct, eval_shape, jit, make_jaxpr
-from pullback.custom_derivatives import custom_gradient, custom_vjp
+from pullback._hop.transpose import linear_transpose
+from pullback.custom_derivatives import closure_convert, custom_gradient, custom_vjp
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Array",
     "ShapeDtypeStruct",
+    "closure_convert",
     "config",
     "custom_derivatives",
     "custom_gradient",
@@ -37,8 +40,10 @@ __all__ = [
     "grad",
     "jit",
     "lax",
+    "linear_transpose",
     "make_jaxpr",
     "numpy",
+    "pure_callback",
     "stop_gradient",
     "test_util",
     "tree",

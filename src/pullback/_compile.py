@@ -25,7 +25,7 @@ import itertools
 
 import numpy as np
 
-from pullback._core import ShapedArray
+from pullback._core import Array, ShapedArray
 from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var
 from pullback._ops import structural
 from pullback._ops._base import convert_element_type_p
@@ -57,7 +57,7 @@ def _flatten(closed, invars, eqns, consts):
     jaxpr = closed.jaxpr
     for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
         fresh = Var(v.aval)
-        consts[fresh] = c
+        consts[fresh] = c._value if type(c) is Array else c
         rename[v] = fresh
     for v, a in zip(jaxpr.invars, invars, strict=True):
         rename[v] = a
@@ -113,12 +113,13 @@ def _identity(eqn):
     return None
 
 
+# primitives that are the identity when the output type equals the input's (a transpose of a
+# square matrix is not: identity permutations are never bound)
 _SHAPE_PRESERVING = (
     convert_element_type_p,
     structural.reshape_p,
     structural.broadcast_to_p,
     structural.reduce_sum_p,
-    structural.transpose_p,
 )
 
 
@@ -135,6 +136,16 @@ def _atom_key(a):
     if type(a) is Literal:
         return (type(a.value), a.value, a.aval.dtype, a.aval.weak_type)
     return a
+
+
+def _literal_value(a, prim):
+    """A literal as ``prim``'s impl takes it: a weak Python scalar stays one for ufuncs (NumPy
+    then keeps the other operand's dtype, as JAX's weak typing does); other impls take NumPy
+    values."""
+    value = a.value
+    if type(value) in (bool, int, float, complex) and not _elementwise_binary(prim):
+        return a.aval.dtype.type(value)
+    return value
 
 
 def _foldable(eqn, consts):
@@ -155,26 +166,53 @@ def _literal_or_const(value, aval, consts):
     return var
 
 
+def _elementwise_binary(prim):
+    """A primitive computed by a two-input NumPy ufunc: it broadcasts scalars itself."""
+    impl = getattr(prim, "impl", None)
+    return isinstance(impl, np.ufunc) and impl.nin == 2
+
+
 def simplify(invars, outvars, eqns, consts):
-    """Pass 2: one forward sweep of substitution, folding, identities and CSE."""
+    """Pass 2: one forward sweep of substitution, folding, identities and CSE.
+
+    Two algebraic rewrites keep elementwise chains short: an operand that is a scalar broadcast
+    to the other operand's shape becomes the scalar (the ufunc broadcasts it), and
+    ``(x * c1) * c2`` with literal scalars becomes ``x * (c1 * c2)``.
+    """
     alias = {}
     seen = {}
     kept = []
+    splats = {}  # constant var -> the literal it is a broadcast of
+    scaled = {}  # var -> (x, c) for var = x * c with a literal c
 
     def read(a):
         return alias.get(a, a) if type(a) is Var else a
 
     for eqn in eqns:
         ins = [read(a) for a in eqn.invars]
-        eqn = Eqn(eqn.prim, ins, eqn.outvars, eqn.params)
+        prim = eqn.prim
+        if splats and _elementwise_binary(prim):
+            out_shape = eqn.outvars[0].aval.shape
+            for k in (0, 1):
+                if ins[k] in splats and ins[1 - k].aval.shape == out_shape:
+                    ins[k] = splats[ins[k]]
+        if prim is mul_p and scaled:
+            ins = _reassociate(ins, scaled)
+        eqn = Eqn(prim, ins, eqn.outvars, eqn.params)
         if _foldable(eqn, consts):
-            values = [a.value if type(a) is Literal else consts[a] for a in ins]
+            values = [_literal_value(a, prim) if type(a) is Literal else consts[a] for a in ins]
             with np.errstate(all="ignore"):
-                out = eqn.prim.impl(*values, **eqn.params)
-            outs = out if eqn.prim.multiple_results else (out,)
+                out = prim.impl(*values, **eqn.params)
+            outs = out if prim.multiple_results else (out,)
             for v, o in zip(eqn.outvars, outs, strict=True):
-                alias[v] = _literal_or_const(o, v.aval, consts)
+                alias[v] = folded = _literal_or_const(o, v.aval, consts)
+                if prim is structural.broadcast_to_p and type(ins[0]) is Literal:
+                    splats[folded] = Literal(v.aval.dtype.type(ins[0].value), ins[0].aval)
             continue
+        if prim is mul_p and eqn.outvars[0].aval.dtype.kind == "f":
+            for k in (0, 1):
+                if type(ins[k]) is Literal and type(ins[1 - k]) is Var:
+                    scaled[eqn.outvars[0]] = (ins[1 - k], ins[k])
         if not eqn.prim.multiple_results:
             same = _identity(eqn)
             if same is not None:
@@ -191,6 +229,18 @@ def simplify(invars, outvars, eqns, consts):
             seen[key] = eqn.outvars
         kept.append(eqn)
     return [read(a) for a in outvars], kept
+
+
+def _reassociate(ins, scaled):
+    """``(x * c1) * c2`` -> ``x * (c1 * c2)`` for literal scalars ``c1``, ``c2``."""
+    for k in (0, 1):
+        inner, c2 = ins[k], ins[1 - k]
+        if type(c2) is Literal and inner in scaled:
+            x, c1 = scaled[inner]
+            dtype = inner.aval.dtype
+            value = dtype.type(dtype.type(c1.value) * dtype.type(c2.value))
+            return [x, Literal(value, ShapedArray((), dtype, False))]
+    return ins
 
 
 # -- 3. dead-code elimination -------------------------------------------------------------------
@@ -236,10 +286,10 @@ def generate(program, name="jitted"):
     def fresh(prefix):
         return f"{prefix}{next(counter)}"
 
-    def ref(a):
+    def ref(a, prim):
         if type(a) is Literal:
             g = fresh("k")
-            glob[g] = a.value
+            glob[g] = _literal_value(a, prim)
             return g
         return names[a]
 
@@ -248,20 +298,34 @@ def generate(program, name="jitted"):
     for v, value in program.consts.items():
         names[v] = g = fresh("c")
         glob[g] = value
+    # Free each intermediate after its last use, as hand-written code rebinding names does:
+    # large arrays then reuse freed memory instead of faulting in fresh pages.
+    last_use = {}
+    for k, eqn in enumerate(program.eqns):
+        for a in eqn.invars:
+            if type(a) is Var:
+                last_use[a] = k
+    keep = set(program.outvars) | set(program.consts) | set(program.invars)
+    dead_after = [[] for _ in program.eqns]
+    for v, k in last_use.items():
+        if v not in keep:
+            dead_after[k].append(v)
     lines = [f"def {name}({', '.join(names[v] for v in program.invars)}):"]
-    for eqn in program.eqns:
+    for k, eqn in enumerate(program.eqns):
         fn = fresh("f")
         glob[fn] = _callable(eqn)
         outs = []
         for v in eqn.outvars:
             names[v] = fresh("v")
             outs.append(names[v])
-        call = f"{fn}({', '.join(ref(a) for a in eqn.invars)})"
+        call = f"{fn}({', '.join(ref(a, eqn.prim) for a in eqn.invars)})"
         if eqn.prim.multiple_results:
             lines.append(f"    {', '.join(outs)}{',' if len(outs) == 1 else ''} = {call}")
         else:
             lines.append(f"    {outs[0]} = {call}")
-    outs = ", ".join(ref(a) for a in program.outvars)
+        if dead_after[k]:
+            lines.append(f"    del {', '.join(names[v] for v in dead_after[k])}")
+    outs = ", ".join(ref(a, None) for a in program.outvars)
     lines.append(f"    return ({outs}{',' if len(program.outvars) == 1 else ''})")
     return "\n".join(lines) + "\n", glob
 

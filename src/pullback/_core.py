@@ -342,8 +342,9 @@ class Primitive:
 
     ``impl(*raw, **params)``: NumPy on raw values. ``vjp``: per-argument rules
     ``rule(ct, ans, *args, **params)`` written in pullback's own operations, or ``None`` for an
-    operation that is not differentiable. ``abstract``, ``jvp``, ``batch`` and ``transpose`` are
-    filled by the staging, forward-mode and batching layers. ``rules`` holds rules of
+    operation that is not differentiable. ``abstract``, ``jvp`` and ``batch`` are filled by the
+    staging, forward-mode and batching layers; ``transpose`` says where the primitive is linear
+    (an ``_ops._base.Linear``, read by ``linear_transpose``). ``rules`` holds rules of
     higher-order primitives that an interpreter looks up by name (e.g. ``"vjp_record"``).
     """
 
@@ -369,8 +370,9 @@ class Primitive:
         self.batch = None
         self.transpose = None
         self.multiple_results = multiple_results
-        # how the output's weak-type flag follows the inputs: "all" of them weak, "never", or a
-        # tuple of the argument positions that must all be weak (e.g. (1, 2) for select).
+        # how the output's weak-type flag follows the inputs: "all" of them weak, "never", a
+        # tuple of the argument positions that must all be weak (e.g. (1, 2) for select), or
+        # "param": the parameter ``weak_type`` says (convert_element_type).
         self.weak = weak
         self.rules = dict(rules or {})
         if name in registry:
@@ -435,7 +437,7 @@ class EvalInterp(Interpreter):
             raw, w = to_raw(a)
             raws.append(raw)
             weaks.append(w)
-        weak = out_weak(prim.weak, weaks)
+        weak = out_weak(prim.weak, weaks, params)
         out = prim.impl(*raws, **params)
         if not self.wrap:
             return out
@@ -447,12 +449,14 @@ class EvalInterp(Interpreter):
         return "EVAL" if self.wrap else "RAW"
 
 
-def out_weak(rule, weaks):
+def out_weak(rule, weaks, params):
     """The weak-type flag of a primitive's output from its inputs' flags (``Primitive.weak``)."""
     if rule == "all":
         return bool(weaks) and all(weaks)
     if rule == "never":
         return False
+    if rule == "param":
+        return params["weak_type"]
     return all(weaks[i] for i in rule)
 
 

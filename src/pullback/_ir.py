@@ -135,7 +135,7 @@ def abstract_eval(prim, avals, params, values=None):
     primitive gets a shape rule that agrees with its implementation by construction.
     ``values`` gives the known values of literal inputs (``None`` elsewhere).
     """
-    weak = out_weak(prim.weak, [a.weak_type for a in avals])
+    weak = out_weak(prim.weak, [a.weak_type for a in avals], params)
     if prim.abstract is not None:
         out = prim.abstract(*avals, **params)
         if prim.multiple_results:
@@ -227,7 +227,10 @@ def check_jaxpr(jaxpr):
                 if isinstance(sub, (Jaxpr, ClosedJaxpr)):
                     check_jaxpr(sub)
         values = [v.value if type(v) is Literal else None for v in eqn.invars]
-        expected = abstract_eval(eqn.prim, [v.aval for v in eqn.invars], eqn.params, values)
+        try:
+            expected = abstract_eval(eqn.prim, [v.aval for v in eqn.invars], eqn.params, values)
+        except JaxprTypeError as e:
+            raise JaxprTypeError(f"{where}: {e}") from None
         if len(expected) != len(eqn.outvars):
             raise JaxprTypeError(
                 f"{where}: {len(eqn.outvars)} outputs, the primitive gives {len(expected)}"
@@ -297,6 +300,8 @@ class _Printer:
         if "name" in keys:
             keys.remove("name")
             keys.insert(0, "name")
+        if eqn.prim.rules.get("call_site_names"):
+            self.name_after_call_site(eqn)
         params = [(k, self.param(eqn.params[k], indent + 2)) for k in keys]
         inline = " ".join(f"{k}={v}" for k, v in params)
         line = f"{outs} = {eqn.prim.name}{f'[{inline}]' if params else ''} {ins}".rstrip()
@@ -305,6 +310,19 @@ class _Printer:
             block = "".join(f"\n{pad}{k}={v}" for k, v in params)
             line = f"{outs} = {eqn.prim.name}[{block}\n{' ' * indent}] {ins}".rstrip()
         return line
+
+    def name_after_call_site(self, eqn):
+        """Give a call's body the names of the call's operands and results (JAX prints ``jit``
+        bodies so)."""
+        for value in eqn.params.values():
+            if isinstance(value, (Jaxpr, ClosedJaxpr)):
+                body = value.jaxpr if isinstance(value, ClosedJaxpr) else value
+                for inner, outer in zip(body.invars, eqn.invars[-len(body.invars) :]):
+                    if type(outer) is Var:
+                        self.names[inner] = self.var(outer)
+                for inner, outer in zip(body.outvars, eqn.outvars):
+                    if type(inner) is Var and inner not in self.names:
+                        self.names[inner] = self.var(outer)
 
     def param(self, value, indent):
         if isinstance(value, (Jaxpr, ClosedJaxpr)):

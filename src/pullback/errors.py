@@ -6,10 +6,12 @@ from pullback._core import (
     UnexpectedTracerError,
 )
 from pullback._hop.custom_vjp import CustomVJPException
+from pullback._ir import JaxprTypeError
 
 __all__ = [
     "ConcretizationTypeError",
     "CustomVJPException",
+    "JaxprTypeError",
     "TracerBoolConversionError",
     "UnexpectedTracerError",
 ]

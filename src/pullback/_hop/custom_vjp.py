@@ -17,11 +17,13 @@ import dataclasses
 import functools
 import inspect
 import warnings
+import weakref
 
 import numpy as np
 import optree
 
 from pullback import _dtypes
+from pullback._config import config
 from pullback._core import (
     EVAL,
     RAW,
@@ -35,9 +37,9 @@ from pullback._core import (
     state,
     to_raw,
 )
-from pullback._interp.stage import hoist_tracers, trace_flat
+from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_flat, trace_to_jaxpr
 from pullback._interp.vjp import VJPInterp, VJPTracer
-from pullback._ir import eval_closed
+from pullback._ir import Jaxpr, eval_closed, eval_jaxpr
 from pullback._ops import convert_element_type
 from pullback._ops._base import dtype_of, weak_of
 from pullback.tree_util import (
@@ -571,7 +573,7 @@ def _stage_rule(interp, args, params):
         "call_jaxpr": closed,
         "fwd": cv.fwd,
         "bwd": cv.bwd,
-        "num_consts": len(consts),
+        "_num_consts": len(consts),
         "symbolic_zeros": cv.symbolic_zeros,
     }
     invars = [interp.atom(a) for a in (*consts, *args)]
@@ -588,7 +590,7 @@ def _lift(x, interp):
 def _vjp_rule(interp, args, params):
     call = params["_call"]
     cv = call.cv
-    n_consts = params.get("num_consts", 0)
+    n_consts = params.get("_num_consts", 0)
     for c in args[:n_consts]:
         if interp.own(c):
             raise _closure_error(cv, UnexpectedTracerError(), c)
@@ -978,3 +980,64 @@ def custom_gradient(fun):
     wrapped = custom_vjp(primal)
     wrapped.defvjp(fwd, bwd)
     return wrapped
+
+
+# -- closure_convert -------------------------------------------------------------------------------
+
+_CONVERTED = weakref.WeakKeyDictionary()  # fun -> {(input pytree, avals, x64): converted}
+
+
+def closure_convert(fun, *example_args):
+    """Make the values ``fun`` closes over explicit: ``(converted, consts)`` with
+    ``converted(*args, *consts) == fun(*args)``.
+
+    ``fun`` is traced on the example arguments' shapes and dtypes. ``consts`` are the closed-over
+    values that may be perturbed (tracers of enclosing transformations, of inexact type), so
+    eagerly it is empty. Typical use: pass ``converted`` to a ``custom_vjp`` function as a
+    nondiff argument and ``consts`` as differentiable ones, whose cotangents ``bwd`` returns.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> c = jnp.float32(3.0)
+    >>> converted, consts = jax.closure_convert(lambda x: x * c, jnp.float32(2.0))
+    >>> converted(jnp.float32(2.0), *consts), consts
+    (Array(6., dtype=float32), [])
+    """
+    leaves, in_tree = tree_flatten(example_args)
+    key = (in_tree, tuple(aval_of_leaf(x) for x in leaves), config.jax_enable_x64)
+    try:
+        per_fun = _CONVERTED.setdefault(fun, {})
+    except TypeError:  # fun cannot be weakly referenced or hashed: traced on every call
+        per_fun = {}
+    converted = per_fun.get(key)
+    if converted is not None:
+        return converted, []
+    closed, out_tree = trace_to_jaxpr(
+        fun, example_args, f"the function {_name(fun)} for closure_convert"
+    )
+    jaxpr = closed.jaxpr
+    kept, hoisted = [], []
+    for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
+        perturbed = isinstance(c, Tracer) and c.dtype.kind in "fc"
+        (hoisted if perturbed else kept).append((v, c))
+    # the hoisted values become trailing inputs
+    jaxpr = Jaxpr(
+        [v for v, _ in kept], jaxpr.invars + [v for v, _ in hoisted], jaxpr.outvars, jaxpr.eqns
+    )
+    consts = [c for _, c in kept]
+    n_hoisted = len(hoisted)
+
+    def converted(*args_and_consts):
+        split = len(args_and_consts) - n_hoisted
+        arg_leaves, tree = tree_flatten(args_and_consts[:split])
+        if tree != in_tree:
+            raise TypeError(
+                f"The inputs to the closure produced by closure_convert must have the same Pytree "
+                f"structure as the example arguments passed when closure_convert was called "
+                f"(for {_name(fun)}). Expected {in_tree}, but got {tree}."
+            )
+        out = eval_jaxpr(jaxpr, consts, *arg_leaves, *args_and_consts[split:])
+        return tree_unflatten(out_tree, out)
+
+    if not any(isinstance(c, Tracer) for c in closed.consts):
+        per_fun[key] = converted  # a closure over concrete values only is valid for every call
+    return converted, [c for _, c in hoisted]

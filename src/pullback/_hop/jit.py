@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 
 import numpy as np
 
 from pullback import _compile
 from pullback._config import config
-from pullback._core import EVAL, Array, Primitive, Tracer, state, to_raw
+from pullback._core import EVAL, Array, Primitive, ShapedArray, Tracer, state, to_raw
 from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_to_jaxpr
-from pullback._ir import eval_closed
-from pullback.tree_util import tree_flatten, tree_unflatten
+from pullback._ir import JaxprTypeError, eval_closed
+from pullback.tree_util import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_structure,
+    tree_unflatten,
+)
 
 __all__ = ["jit", "make_jaxpr", "eval_shape", "ShapeDtypeStruct", "jit_p", "hoist_tracers"]
 
@@ -68,10 +75,25 @@ def _jit_vjp(interp, args, params):
 
 
 jit_p = Primitive("jit", _jit_impl, multiple_results=True)
-jit_p.abstract = lambda *avals, jaxpr, name: jaxpr.out_avals
+
+
+def _jit_abstract(*avals, jaxpr, name):
+    expected = jaxpr.in_avals
+    if len(avals) != len(expected) or any(
+        (a.shape, a.dtype) != (e.shape, e.dtype) for a, e in zip(avals, expected)
+    ):
+        raise JaxprTypeError(
+            f"jit of {name}: operands typed ({', '.join(a.str_short() for a in avals)}), its "
+            f"body takes ({', '.join(e.str_short() for e in expected)})"
+        )
+    return jaxpr.out_avals
+
+
+jit_p.abstract = _jit_abstract
 jit_p.rules["eval"] = _jit_eval
 jit_p.rules["vjp"] = _jit_vjp
 jit_p.rules["inline"] = lambda params: params["jaxpr"]
+jit_p.rules["call_site_names"] = True  # printed as JAX does
 
 
 # -- jit ----------------------------------------------------------------------------------------
@@ -80,7 +102,7 @@ jit_p.rules["inline"] = lambda params: params["jaxpr"]
 class _Entry:
     """One traced and compiled signature."""
 
-    __slots__ = ("jaxpr", "tracers", "out_tree", "fn", "weaks")
+    __slots__ = ("jaxpr", "tracers", "out_tree", "fn", "weaks", "single")
 
     def __init__(self, jaxpr, tracers, out_tree):
         self.jaxpr = jaxpr
@@ -88,9 +110,11 @@ class _Entry:
         self.out_tree = out_tree
         self.fn = None if tracers else compiled(jaxpr)
         self.weaks = [a.weak_type for a in jaxpr.out_avals]
+        self.single = out_tree == _LEAF_TREEDEF  # one array output: no pytree to rebuild
 
 
-_SCALAR_TYPES = (int, float, bool, complex)
+_LEAF_TREEDEF = tree_structure(0)
+_CACHES = weakref.WeakKeyDictionary()  # function -> {static configuration -> traces}
 
 
 class _Jitted:
@@ -104,7 +128,12 @@ class _Jitted:
         self._static_argnums = nums
         self._static_argnames = names
         self._donate_argnums = donate_argnums
-        self._cache = {}
+        # jit(f) called again on the same f reuses its traces, as in JAX
+        try:
+            per_fun = _CACHES.setdefault(fun, {})
+        except TypeError:  # not weakly referenceable
+            per_fun = {}
+        self._cache = per_fun.setdefault((nums, names), {})
 
     def __get__(self, instance, owner=None):
         if instance is None:
@@ -112,10 +141,11 @@ class _Jitted:
         return functools.partial(self, instance)
 
     def _split(self, args, kwargs):
-        """``(static key, dynamic positional args, dynamic kwargs)``."""
+        """``(static key, dynamic part)``: the dynamic part is the tuple of positional arguments,
+        or ``(args, kwargs)`` when there are keyword arguments left."""
         nums, names = self._static_argnums, self._static_argnames
         if not nums and not (names and kwargs):
-            return (), args, kwargs
+            return (), ((args, kwargs) if kwargs else args), bool(kwargs)
         for i in nums:
             if i >= len(args) and (not names or not kwargs):
                 raise ValueError(
@@ -135,29 +165,32 @@ class _Jitted:
                 static.append((k, _hashable(self._name, v, f"static argument {k!r}")))
             else:
                 dyn_kwargs[k] = v
-        return tuple(static), tuple(dyn_args), dyn_kwargs
+        dyn_args = tuple(dyn_args)
+        dyn = (dyn_args, dyn_kwargs) if dyn_kwargs else dyn_args
+        return tuple(static), dyn, bool(dyn_kwargs)
 
-    def _rebuild(self, static, dyn_args, dyn_kwargs):
-        """The full call from its static and dynamic parts."""
+    def _call_with(self, static, dyn, has_kwargs):
+        """Call the function with its static and dynamic parts put back together."""
+        dyn_args, dyn_kwargs = dyn if has_kwargs else (dyn, {})
+        if not static:
+            return self._fun(*dyn_args, **dyn_kwargs)
         positional = {k: v for k, v in static if type(k) is int}
-        keyword = {k: v for k, v in static if type(k) is str}
         args = list(dyn_args)
         for i in sorted(positional):
             args.insert(i, positional[i])
-        return args, {**dyn_kwargs, **keyword}
+        keyword = {k: v for k, v in static if type(k) is str}
+        return self._fun(*args, **dyn_kwargs, **keyword)
 
-    def _entry(self, static, leaves, treedef, key):
+    def _entry(self, static, dyn, avals, key):
+        """The traced and compiled entry for this signature (traced on a miss)."""
         entry = self._cache.get(key)
         if entry is not None:
             return entry
-
-        def flat_fun(dyn_args, dyn_kwargs):
-            args, kwargs = self._rebuild(static, dyn_args, dyn_kwargs)
-            return self._fun(*args, **kwargs)
-
-        tracer_args = tree_unflatten(treedef, [aval_of_leaf(x) for x in leaves])
+        has_kwargs = key[1]
         closed, out_tree = trace_to_jaxpr(
-            lambda a, k: flat_fun(a, k), tracer_args, f"the function {self._name} for jit"
+            lambda d: self._call_with(static, d, has_kwargs),
+            (tree_unflatten(tree_structure(dyn), avals),),
+            f"the function {self._name} for jit",
         )
         closed, tracers = hoist_tracers(closed)
         entry = _Entry(closed, tracers, out_tree)
@@ -168,39 +201,41 @@ class _Jitted:
     def __call__(self, *args, **kwargs):
         if config.jax_disable_jit:
             return self._fun(*args, **kwargs)
-        static, dyn_args, dyn_kwargs = self._split(args, kwargs)
-        leaves, treedef = tree_flatten((dyn_args, dyn_kwargs))
+        static, dyn, has_kwargs = self._split(args, kwargs)
+        leaves, treedef = tree_flatten(dyn)
         interp = state.interp
         raws = []
-        sig = []
+        sig = [treedef, has_kwargs, static, config.jax_enable_x64]
         eager = interp is EVAL
         for x in leaves:
-            t = type(x)
-            if t is Array:
+            if type(x) is Array:
                 v = x._value
                 raws.append(v)
-                sig.append((v.shape, v.dtype, x._weak))
+                sig += (v.shape, v.dtype, x._weak)
                 continue
             if isinstance(x, Tracer):
                 eager = False
                 a = x.aval
                 raws.append(x)
-                sig.append((a.shape, a.dtype, a.weak_type))
+                sig += (a.shape, a.dtype, a.weak_type)
                 continue
             try:
                 v, weak = to_raw(x)
             except TypeError:
-                raise TypeError(
-                    f"jit of {self._name}: argument {x!r} of type {type(x)} is not a valid JAX "
-                    f"type. Pass arrays, scalars or pytrees of them, or mark the argument static "
-                    f"with static_argnums/static_argnames."
-                ) from None
+                raise self._invalid_argument(args, kwargs, x) from None
+            if v is x and type(v) is np.ndarray:  # the caller's own array: never alias it
+                v = v.copy()
             raws.append(v)
-            sig.append((v.shape, v.dtype, weak))
-        key = (treedef, static, tuple(sig), config.jax_enable_x64)
-        entry = self._entry(static, leaves, treedef, key)
+            sig += (np.shape(v), v.dtype, weak)
+        key = tuple(sig)
+        entry = self._cache.get(key)
+        if entry is None:
+            avals = [ShapedArray(*sig[k : k + 3]) for k in range(4, len(sig), 3)]
+            entry = self._entry(static, dyn, avals, key)
         if eager and entry.fn is not None:
             outs = entry.fn(*raws)
+            if entry.single:
+                return Array(outs[0], entry.weaks[0])
             return tree_unflatten(
                 entry.out_tree, [Array(o, w) for o, w in zip(outs, entry.weaks, strict=True)]
             )
@@ -208,13 +243,33 @@ class _Jitted:
         outs = interp.process(jit_p, [*entry.tracers, *leaves], params)
         return tree_unflatten(entry.out_tree, list(outs))
 
+    def _invalid_argument(self, args, kwargs, leaf):
+        """The TypeError for an argument leaf that is not an array, naming its parameter."""
+        try:
+            bound = inspect.signature(self._fun).bind(*args, **kwargs).arguments
+        except (TypeError, ValueError):
+            bound = {f"#{i}": a for i, a in enumerate(args)} | kwargs
+        where = "an argument"
+        for name, value in bound.items():
+            for path, x in tree_flatten_with_path(value)[0]:
+                if x is leaf:
+                    where = f"argument {name!r}{keystr(path)}"
+                    break
+        return TypeError(
+            f"jit of {self._name}: {where} is {leaf!r} of type {type(leaf)}, which is not a valid "
+            f"JAX type. Pass arrays, scalars or pytrees of them, or mark the argument static with "
+            f"static_argnums/static_argnames."
+        )
+
     def lower(self, *args, **kwargs):
         """Trace and simplify for these arguments; ``.as_text()`` shows the program."""
-        static, dyn_args, dyn_kwargs = self._split(args, kwargs)
-        leaves, treedef = tree_flatten((dyn_args, dyn_kwargs))
-        sig = tuple((a.shape, a.dtype, a.weak_type) for a in map(aval_of_leaf, leaves))
-        key = (treedef, static, sig, config.jax_enable_x64)
-        return Lowered(self._entry(static, leaves, treedef, key))
+        static, dyn, has_kwargs = self._split(args, kwargs)
+        leaves, treedef = tree_flatten(dyn)
+        avals = [aval_of_leaf(x) for x in leaves]
+        sig = [treedef, has_kwargs, static, config.jax_enable_x64]
+        for a in avals:
+            sig += (a.shape, a.dtype, a.weak_type)
+        return Lowered(self._entry(static, dyn, avals, tuple(sig)))
 
     def trace(self, *args, **kwargs):
         return self.lower(*args, **kwargs)

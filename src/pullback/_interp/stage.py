@@ -25,16 +25,23 @@ from pullback._core import (
     to_raw,
 )
 from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, abstract_eval
+from pullback._ops._base import convert_element_type_p as _convert_p
 from pullback.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = ["StageInterp", "StageTracer", "trace_to_jaxpr", "trace_flat", "hoist_tracers"]
 
 _PY_SCALARS = (bool, int, float, complex)
 _PY_NUMBERS = (int, float)
+_PY_TYPE_OF_KIND = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
 
-def _weak_literal(x, dtype):
-    return Array(dtype.type(x), True) if dtype.kind in "fc" else x
+def _weak_literal(x, other):
+    """A Python scalar beside ``other`` as a literal of ``other``'s dtype. Beside a weak value
+    it stays the Python scalar (printed as JAX prints it, ``0.1:f32[]``); beside a strong one it
+    is converted, as JAX converts it."""
+    dtype = other.dtype
+    value = _PY_TYPE_OF_KIND[dtype.kind](x) if other._weak else dtype.type(x)
+    return Literal(value, ShapedArray((), dtype, other._weak))
 
 
 class StageTracer(Tracer):
@@ -81,29 +88,33 @@ class StageInterp(Interpreter):
         if type(x) is StageTracer and x._interp is self:
             return x._var
         t = type(x)
+        if t is Literal:
+            return x
         if t in _PY_SCALARS:
             raw, weak = to_raw(x)
             return Literal(x, ShapedArray((), raw.dtype, weak))
         if isinstance(x, Tracer):
             if not x._interp.active:
                 raise x._escaped_error()
-            return self._constvar(x, x.aval)
+            return self._constvar(x, x, x.aval)
         if t is Array or t is np.ndarray or isinstance(x, np.generic):
-            raw, weak = to_raw(x)
+            raw, weak = to_raw(x)  # canonical: a closed-over int64 array is int32 without x64
             if np.ndim(raw) == 0:
                 value = raw[()] if isinstance(raw, np.ndarray) else raw
                 return Literal(value, ShapedArray((), raw.dtype, weak))
-            return self._constvar(x, ShapedArray(raw.shape, raw.dtype, weak))
+            value = x if t is Array else Array(raw, weak)
+            return self._constvar(x, value, ShapedArray(raw.shape, raw.dtype, weak))
         raw, weak = to_raw(x)  # raises a TypeError naming the invalid value
         return self.atom(Array(raw, weak))
 
-    def _constvar(self, x, aval):
-        var = self._const_ids.get(id(x))
-        if var is None:
-            var = self._const_ids[id(x)] = Var(aval)
-            self.constvars.append(var)
-            self.consts.append(x)
-        return var
+    def _constvar(self, x, value, aval):
+        """The constant variable standing for the object ``x``, whose value is ``value``."""
+        entry = self._const_ids.get(id(x))
+        if entry is None:
+            entry = self._const_ids[id(x)] = (Var(aval), x)  # x kept alive: ids stay unique
+            self.constvars.append(entry[0])
+            self.consts.append(value)
+        return entry[0]
 
     def add_eqn(self, prim, invars, out_avals, params):
         outvars = [Var(a) for a in out_avals]
@@ -127,9 +138,15 @@ class StageInterp(Interpreter):
         # A Python scalar beside an array takes the array's dtype, as JAX's weak typing does
         # (NumPy computes the same with the Python scalar: NEP 50).
         if type(y) in _PY_NUMBERS and isinstance(x, Array):
-            y = _weak_literal(y, x.dtype)
+            y = _weak_literal(y, x)
         elif type(x) in _PY_NUMBERS and isinstance(y, Array):
-            x = _weak_literal(x, y.dtype)
+            x = _weak_literal(x, y)
+        elif isinstance(x, Array) and isinstance(y, Array) and x._weak != y._weak:
+            # JAX makes the weak operand strong explicitly; eager code skips that no-op
+            if x._weak:
+                x = self.process(_convert_p, (x,), {"new_dtype": x.dtype, "weak_type": False})
+            else:
+                y = self.process(_convert_p, (y,), {"new_dtype": y.dtype, "weak_type": False})
         return self.process(prim, (x, y), {})
 
     def to_jaxpr(self, outs):

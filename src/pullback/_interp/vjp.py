@@ -198,7 +198,7 @@ class VJPInterp(Interpreter):
                     return self._lift(out, False)
                 tape = self.tape
                 tape.append((_with_params, x._idx, (prim.vjp[0], params, out, v), 0))
-                return VJPTracer(out, out_weak(prim.weak, (x._weak,)), self, len(tape) - 1)
+                return VJPTracer(out, out_weak(prim.weak, (x._weak,), params), self, len(tape) - 1)
         inputs, vals, weaks = [], [], []
         own = False
         for x in args:
@@ -215,7 +215,7 @@ class VJPInterp(Interpreter):
             return self._constant(prim, vals, params)
         inputs = tuple(inputs)
         out = prim.impl(*vals, **params) if self.raw else self.parent.process(prim, vals, params)
-        weak = out_weak(prim.weak, weaks)
+        weak = out_weak(prim.weak, weaks, params)
         if prim.multiple_results:
             outs = list(out)
             return self.record(

@@ -13,10 +13,12 @@ go straight to NumPy on bare arrays.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from pullback import _dtypes
-from pullback._core import EVAL, RAW, Array, Primitive, state, to_raw
+from pullback._core import EVAL, RAW, Array, Primitive, ShapedArray, state, to_raw
 
 _PY_NUMBERS = (int, float)
 _NP_SCALAR_TYPES = frozenset(
@@ -92,7 +94,10 @@ def _convert_vjp(ct, ans, x, *, new_dtype, weak_type):
 
 
 convert_element_type_p = Primitive(
-    "convert_element_type", _convert_impl, vjp=(_convert_vjp,), weak="never"
+    "convert_element_type", _convert_impl, vjp=(_convert_vjp,), weak="param"
+)
+convert_element_type_p.abstract = lambda x, *, new_dtype, weak_type: ShapedArray(
+    x.shape, new_dtype, weak_type
 )
 
 
@@ -104,12 +109,9 @@ def convert_element_type(x, dtype, weak_type=False):
         return Array(raw, weak_type) if state.interp is not RAW else raw
     if dtype_of(x) == dtype and weak_of(x) == weak_type:
         return x
-    out = state.interp.process(
+    return state.interp.process(
         convert_element_type_p, (x,), {"new_dtype": dtype, "weak_type": weak_type}
     )
-    if weak_type and type(out) is Array:
-        out._weak = True
-    return out
 
 
 # -- elementwise families ----------------------------------------------------------------------
@@ -134,6 +136,7 @@ def unary(name, np_fn, d=None, *, vjp=None, inexact=True, differentiable=True, k
     if vjp is None and d is not None:
         vjp = lambda ct, ans, x: ct * d(x, ans)
     prim = Primitive(name, np_fn, vjp=(vjp,) if differentiable else None)
+    prim.abstract = lambda x: ShapedArray(x.shape, _result_dtype(np_fn, x.dtype), x.weak_type)
     ok = kinds or (_INEXACT if inexact else "biufc")
 
     def fn(x):
@@ -158,6 +161,13 @@ def unary(name, np_fn, d=None, *, vjp=None, inexact=True, differentiable=True, k
 
     fn.__name__ = fn.__qualname__ = name
     return prim, fn
+
+
+@functools.cache
+def _result_dtype(np_fn, *dtypes):
+    """The dtype ``np_fn`` gives for operands of ``dtypes`` (the shape rules of the families)."""
+    with np.errstate(all="ignore"):
+        return np.asarray(np_fn(*[np.zeros((), d) for d in dtypes])).dtype
 
 
 def _promote_pair(x, y, name):
@@ -222,6 +232,11 @@ def binary(
             return g if g.shape == y.shape else unbroadcast(g, y)
 
     prim = Primitive(name, np_fn, vjp=(vjp_x, vjp_y) if differentiable else None, weak="all")
+    prim.abstract = lambda x, y: ShapedArray(
+        np.broadcast_shapes(x.shape, y.shape),
+        _result_dtype(np_fn, x.dtype, y.dtype),
+        x.weak_type and y.weak_type,
+    )
 
     def fn(x, y):
         interp = state.interp
@@ -284,3 +299,29 @@ def primitive(name, impl, *, vjp=None, multiple_results=False, weak="all", rules
 
     bind.__name__ = bind.__qualname__ = name
     return prim, bind
+
+
+class Linear:
+    """Where a primitive is linear, declared as its ``transpose`` (read by ``linear_transpose``).
+
+    ``Linear(0, 1)``: linear in the operands at these positions, jointly (``add``); with no
+    positions, in every operand (``concatenate``). ``separately=True``: linear in any one of them
+    while the others are fixed, not in several at once (``mul``: ``x * y`` is linear in ``x`` and
+    in ``y``, but ``x * x`` is not linear). Transposition needs no rule of its own: the VJP rule of
+    a linear operand never reads that operand's value, only its shape and dtype.
+    """
+
+    __slots__ = ("positions", "separately")
+
+    def __init__(self, *positions, separately=False):
+        self.positions = positions or None
+        self.separately = separately
+
+    def allows(self, linear):
+        """Whether the primitive is linear when the operands at positions ``linear`` vary."""
+        if self.separately and len(linear) > 1:
+            return False
+        return self.positions is None or all(k in self.positions for k in linear)
+
+
+convert_element_type_p.transpose = Linear(0)

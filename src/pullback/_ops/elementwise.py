@@ -6,6 +6,7 @@ import numpy as np
 
 from pullback._core import EVAL, Array, Primitive, state
 from pullback._ops._base import (
+    Linear,
     _promote_pair,
     binary,
     convert_element_type,
@@ -260,3 +261,13 @@ clamp_p = Primitive(
 def clamp(lo, x, hi):
     """``min(max(x, lo), hi)`` for operands of one dtype (lax semantics, no promotion)."""
     return state.interp.process(clamp_p, (lo, x, hi), {})
+
+
+# -- where these primitives are linear (for linear_transpose) --------------------------------------
+
+neg_p.transpose = Linear(0)
+add_p.transpose = Linear(0, 1)
+sub_p.transpose = Linear(0, 1)
+mul_p.transpose = Linear(0, 1, separately=True)
+div_p.transpose = Linear(0)
+where_p.transpose = Linear(1, 2)

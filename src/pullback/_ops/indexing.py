@@ -40,7 +40,7 @@ import functools
 import numpy as np
 
 from pullback._core import ConcretizationTypeError
-from pullback._ops._base import convert_element_type, primitive
+from pullback._ops._base import Linear, convert_element_type, primitive
 from pullback._ops.creation import full
 from pullback._ops.elementwise import where, zeros_like_raw
 from pullback._ops.shape import PerOperand
@@ -466,3 +466,11 @@ dynamic_update_slice_p, _dynamic_update_slice = primitive(
 def dynamic_update_slice(x, update, *starts):
     """``x`` with ``update`` written at ``starts`` (scalars), clamped to lie inside ``x``."""
     return _dynamic_update_slice(x, update, *starts)
+
+
+# -- where these primitives are linear (for linear_transpose) --------------------------------------
+
+for _prim in (getitem_p, gather_p, scatter_mul_p, dynamic_slice_p):
+    _prim.transpose = Linear(0)
+for _prim in (scatter_p, scatter_add_p, dynamic_update_slice_p):
+    _prim.transpose = Linear(0, 1)

@@ -12,8 +12,8 @@ import functools
 
 import numpy as np
 
-from pullback._core import EVAL, RAW, Array, state
-from pullback._ops._base import primitive, unbroadcast
+from pullback._core import EVAL, RAW, Array, ShapedArray, state
+from pullback._ops._base import Linear, primitive, unbroadcast
 from pullback._ops.creation import eye
 from pullback._ops.shape import PerOperand
 from pullback._ops.structural import broadcast_to, reduce_sum, reshape, transpose
@@ -21,8 +21,12 @@ from pullback._ops.structural import broadcast_to, reduce_sum, reshape, transpos
 # -- matmul -----------------------------------------------------------------------------------
 
 
-def _matmul_impl(x, y):
-    return np.matmul(x, y)
+_matmul_impl = np.matmul
+
+
+def _matmul_abstract(x, y):
+    batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    return ShapedArray((*batch, x.shape[-2], y.shape[-1]), x.dtype, x.weak_type and y.weak_type)
 
 
 def _swap_last(x):
@@ -54,6 +58,9 @@ def matmul(x, y):
         return _matmul_impl(x, y)
     # ``process2`` is the two-operand bind without parameters (not only for elementwise ops)
     return interp.process2(matmul_p, x, y)
+
+
+matmul_p.abstract = _matmul_abstract
 
 
 # -- einsum -----------------------------------------------------------------------------------
@@ -151,3 +158,9 @@ def trace(x, offset, axis1, axis2):
     mask = eye(n, m, offset, x.dtype)
     nd = x.ndim
     return reduce_sum(x * mask, (nd - 2, nd - 1))
+
+
+# -- where these primitives are linear (for linear_transpose) --------------------------------------
+
+matmul_p.transpose = Linear(0, 1, separately=True)
+einsum_p.transpose = Linear(separately=True)

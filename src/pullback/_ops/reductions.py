@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback._ops._base import convert_element_type, primitive
+from pullback._ops._base import Linear, convert_element_type, primitive
 from pullback._ops.elementwise import equal, where
 from pullback._ops.shape import rev
 from pullback._ops.structural import reduce_sum, reshape
@@ -195,3 +195,8 @@ cumprod_p, _cumprod = primitive("cumprod", _cumulative(np.cumprod), vjp=(_cumpro
 def cumprod(x, axis, reverse=False):
     """Running product along ``axis`` (from the end when ``reverse``)."""
     return _cumprod(x, axis=axis, reverse=bool(reverse))
+
+
+# -- where these primitives are linear (for linear_transpose) --------------------------------------
+
+cumsum_p.transpose = Linear(0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pullback._core import Array
-from pullback._ops._base import dtype_of, primitive
+from pullback._ops._base import Linear, dtype_of, primitive
 from pullback._ops.structural import broadcast_to, reduce_sum, reshape
 
 
@@ -317,3 +317,11 @@ def repeat(x, repeats, axis):
         return reshape(out, x.shape[:axis] + (n * repeats,) + x.shape[axis + 1 :])
     index = np.repeat(np.arange(n, dtype=np.int32), np.asarray(repeats, np.int64))
     return take(x, Array(index, False), axis, "clip", 0)
+
+
+# -- where these primitives are linear (for linear_transpose) --------------------------------------
+
+concatenate_p.transpose = Linear()
+pad_p.transpose = Linear(0, 1)
+for _prim in (split_p, squeeze_p, rev_p, slice_p, take_p, take_add_p):
+    _prim.transpose = Linear(0)

@@ -9,7 +9,7 @@ import numpy as np
 
 from pullback._core import EVAL, RAW, Array, state
 from pullback._ops import _base
-from pullback._ops._base import _is_raw, primitive, unbroadcast
+from pullback._ops._base import Linear, _is_raw, primitive, unbroadcast
 
 # In a first-order backward pass (interpreter RAW) the operations below are called on bare
 # ndarrays: they then run their impl directly, as ``unary``/``binary`` do.
@@ -117,3 +117,9 @@ stop_gradient_p, _stop_gradient = primitive("stop_gradient", lambda x: x)
 def stop_gradient(x):
     """``x`` as a constant: no derivative flows through it."""
     return _stop_gradient(x)
+
+
+# -- where these primitives are linear (for linear_transpose) --------------------------------------
+
+for _prim in (reduce_sum_p, reshape_p, broadcast_to_p, transpose_p):
+    _prim.transpose = Linear(0)

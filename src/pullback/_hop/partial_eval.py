@@ -1,0 +1,178 @@
+"""Reverse mode of a jaxpr, split into a forward and a backward jaxpr.
+
+Higher-order primitives whose bodies are jaxprs (``cond``, ``scan``) differentiate a body ``J(ins)
+-> outs`` with one mechanism. ``vjp_split`` traces the *joint* function ``(ins, cts_out) -> (outs,
+cts_in)`` — ``J`` replayed under a reverse-mode interpreter whose parent is a staging interpreter,
+followed by its backward pass, so every rule (custom_vjp's included) is staged — and partitions its
+equations:
+
+* those that depend on the cotangent inputs form the backward jaxpr ``B(residuals, cts_out) ->
+  cts_in``;
+* the rest form the forward jaxpr ``F(ins) -> (outs, residuals)``;
+* the residuals are the forward values that the backward equations use. A residual that is an
+  input of ``J`` the caller can pass itself (``forwardable``) is not an output of ``F``, nor is
+  one computed from loop-invariant inputs alone (``invariant``): a separate jaxpr computes those
+  once, so a scan does not stack them.
+
+Equations that depend on neither (constants) go wherever they are used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback._core import RAW, Array, state
+from pullback._interp.stage import trace_flat
+from pullback._interp.vjp import VJPInterp, backward
+from pullback._ir import ClosedJaxpr, Jaxpr, Var, eval_closed
+from pullback._ops import convert_element_type
+
+__all__ = ["Split", "vjp_split", "dependent_outputs", "zeros"]
+
+
+def _inexact(aval):
+    return aval.dtype.kind in "fc"
+
+
+def zeros(aval):
+    """A zero of type ``aval`` (weak type included, as JAX's zero cotangents) at the current
+    level: a raw ndarray under ``RAW``."""
+    zero = np.zeros(aval.shape, aval.dtype)
+    return zero if state.interp is RAW else Array(zero, aval.weak_type)
+
+
+def dependent_outputs(jaxpr, in_mask):
+    """Which outputs of ``jaxpr`` may depend differentiably on the inputs in ``in_mask``.
+
+    Conservative: an equation with a dependent input makes all its inexact outputs dependent."""
+    dependent = {v for v, m in zip(jaxpr.invars, in_mask, strict=True) if m}
+    for eqn in jaxpr.eqns:
+        if any(type(v) is Var and v in dependent for v in eqn.invars):
+            dependent.update(v for v in eqn.outvars if _inexact(v.aval))
+    return [type(v) is Var and v in dependent and _inexact(v.aval) for v in jaxpr.outvars]
+
+
+class Split:
+    """``fwd(ins) -> (outs, computed residuals)``, ``hoisted(invariant ins) -> hoisted residuals``
+    and ``bwd(residuals, cts_out) -> cts_in``.
+
+    ``residuals`` says where each input of ``bwd`` before the cotangents comes from:
+    ``("input", k)`` is input ``k`` of ``J``, ``("hoisted", j)`` output ``j`` of ``hoisted`` (a
+    value computed from loop-invariant inputs only, so a loop computes it once) and
+    ``("computed", j)`` extra output ``j`` of ``fwd``. ``bwd`` takes cotangents for the outputs in
+    ``out_mask`` and returns them for the inputs in ``in_mask``."""
+
+    __slots__ = ("fwd", "hoisted", "bwd", "residuals", "n_out")
+
+    def __init__(self, fwd, hoisted, bwd, residuals, n_out):
+        self.fwd = fwd
+        self.hoisted = hoisted
+        self.bwd = bwd
+        self.residuals = residuals
+        self.n_out = n_out
+
+    @property
+    def computed_avals(self):
+        return self.fwd.out_avals[self.n_out :]
+
+
+def vjp_split(closed, in_mask, out_mask, forwardable, invariant, context):
+    """Split the reverse mode of ``closed`` (a closed jaxpr with concrete constants) into a
+    forward and a backward jaxpr (``Split``). Residuals that are inputs in ``forwardable`` are
+    passed as they are; those computed from the inputs in ``invariant`` alone are ``hoisted``.
+    ``context`` names the body in error messages."""
+    n_in, n_out = len(in_mask), len(out_mask)
+    ct_avals = [a for a, m in zip(closed.out_avals, out_mask, strict=True) if m]
+
+    def joint(*args):
+        ins, cts = args[:n_in], iter(args[n_in:])
+        interp = VJPInterp(state.interp)
+        tracers = [interp.new_input(x) if m else x for x, m in zip(ins, in_mask, strict=True)]
+        saved = state.interp
+        state.interp = interp
+        try:
+            outs = eval_closed(closed, *tracers)
+        finally:
+            state.interp = saved
+            interp.active = False
+        seeds = []
+        for o, m in zip(outs, out_mask, strict=True):
+            if m:
+                ct = next(cts)
+                if interp.own(o):
+                    seeds.append((o._idx, ct))
+        grads = backward(interp, seeds)
+        cts_in = []
+        for t, aval, m in zip(tracers, closed.in_avals, in_mask, strict=True):
+            if m:
+                ct = grads[t._idx]
+                if ct is None:
+                    ct = zeros(aval)
+                elif ct.dtype != aval.dtype:
+                    ct = convert_element_type(ct, aval.dtype)
+                cts_in.append(ct)
+        return [interp.to_parent(o) for o in outs] + cts_in
+
+    joint_closed = trace_flat(joint, [*closed.in_avals, *ct_avals], f"the derivative of {context}")
+    return _partition(joint_closed, n_in, n_out, forwardable, invariant)
+
+
+def _partition(joint, n_in, n_out, forwardable, invariant):
+    jaxpr = joint.jaxpr
+    ins = jaxpr.invars[:n_in]
+    cts = jaxpr.invars[n_in:]
+    backward_vars = set(cts)
+    forward_vars = set(ins)
+    invariant_vars = {v for v, m in zip(ins, invariant, strict=True) if m}
+    fwd_eqns, bwd_eqns, const_eqns = [], [], []
+    for eqn in jaxpr.eqns:
+        used = [v for v in eqn.invars if type(v) is Var]
+        effect = eqn.prim.rules.get("effect")
+        if any(v in backward_vars for v in used):
+            bwd_eqns.append(eqn)
+            backward_vars.update(eqn.outvars)
+        elif effect or any(v in forward_vars for v in used):
+            fwd_eqns.append(eqn)
+            # hoisting an effect would repeat it
+            if not effect and all(v in invariant_vars or v not in forward_vars for v in used):
+                invariant_vars.update(eqn.outvars)
+            forward_vars.update(eqn.outvars)
+        else:
+            const_eqns.append(eqn)
+    outs, cts_in = jaxpr.outvars[:n_out], jaxpr.outvars[n_out:]
+    bwd_needs = [v for e in bwd_eqns for v in e.invars] + cts_in
+    residual_vars = list(dict.fromkeys(v for v in bwd_needs if v in forward_vars))
+    position = {v: k for k, v in enumerate(ins)}
+    residuals, hoisted, computed = [], [], []
+    for v in residual_vars:
+        k = position.get(v)
+        if k is not None and forwardable[k]:
+            residuals.append(("input", k))
+        elif v in invariant_vars:
+            residuals.append(("hoisted", len(hoisted)))
+            hoisted.append(v)
+        else:
+            residuals.append(("computed", len(computed)))
+            computed.append(v)
+    consts = dict(zip(jaxpr.constvars, joint.consts, strict=True))
+    fwd = _closed(consts, ins, outs + computed, const_eqns + fwd_eqns)
+    invariant_ins = [v for v, m in zip(ins, invariant, strict=True) if m]
+    pure = [e for e in fwd_eqns if not e.prim.rules.get("effect")]
+    hoisted = _closed(consts, invariant_ins, hoisted, const_eqns + pure)
+    bwd = _closed(consts, residual_vars + cts, cts_in, const_eqns + bwd_eqns)
+    return Split(fwd, hoisted, bwd, residuals, n_out)
+
+
+def _closed(consts, invars, outvars, eqns):
+    """A closed jaxpr of the equations needed for ``outvars`` (and effects), with the constants
+    they use."""
+    live = {v for v in outvars if type(v) is Var}
+    kept = []
+    for eqn in reversed(eqns):
+        if eqn.prim.rules.get("effect") or any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(v for v in eqn.invars if type(v) is Var)
+    kept.reverse()
+    constvars = [v for v in consts if v in live]
+    jaxpr = Jaxpr(constvars, invars, outvars, kept)
+    return ClosedJaxpr(jaxpr, [consts[v] for v in constvars])
