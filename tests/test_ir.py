@@ -418,3 +418,9 @@ def test_check_jaxpr_rejects_a_call_whose_operands_do_not_match_its_body(operand
     eqn = Eqn(jit_p, operands(x3, x), [y], {"jaxpr": body, "name": "f"})
     with pytest.raises(JaxprTypeError, match="equation 0 .jit"):
         check_jaxpr(Jaxpr([], [x3, x], [y], [eqn]))
+
+
+def test_an_unused_output_prints_as_underscore(real_jax):
+    expected = "{ lambda ; a:f32[]. let _:f32[] = sin a; b:f32[] = mul a 2.0:f32[] in (b,) }"
+    assert str(jax.make_jaxpr(lambda x: (jnp.sin(x), x * 2.0)[1])(1.0)) == expected
+    assert str(real_jax.make_jaxpr(lambda x: (real_jax.numpy.sin(x), x * 2.0)[1])(1.0)) == expected

@@ -282,7 +282,8 @@ class _Printer:
         consts = " ".join(self.binder(v) for v in jaxpr.constvars)
         ins = " ".join(self.binder(v) for v in jaxpr.invars)
         head = f"{{ lambda {consts}; {ins}."
-        eqn_lines = [self.eqn(e, indent + 4) for e in jaxpr.eqns]
+        used = {v for e in jaxpr.eqns for v in e.invars} | set(jaxpr.outvars)
+        eqn_lines = [self.eqn(e, indent + 4, used) for e in jaxpr.eqns]
         outs = ", ".join(self.var(v) for v in jaxpr.outvars)
         outs = f"({outs},)" if len(jaxpr.outvars) == 1 else f"({outs})"
         one_line = f"{head} let {'; '.join(eqn_lines)} in {outs} }}"
@@ -292,9 +293,10 @@ class _Printer:
         body = "".join(f"\n{pad}{line}" for line in eqn_lines)
         return f"{head} let{body}\n{' ' * (indent + 2)}in {outs} }}"
 
-    def eqn(self, eqn, indent):
+    def eqn(self, eqn, indent, used):
         ins = " ".join(self.var(v) for v in eqn.invars)
-        outs = " ".join(self.binder(v) for v in eqn.outvars)
+        # an output nothing uses is printed ``_``, as JAX does
+        outs = " ".join(self.binder(v) if v in used else f"_:{_short(v.aval)}" for v in eqn.outvars)
         # ``name`` comes first, as in JAX; parameters named ``_...`` are internal, not printed
         keys = sorted(k for k in eqn.params if not k.startswith("_"))
         if "name" in keys:
