@@ -13,9 +13,10 @@ outputs. The program is built in four passes over a flat copy of the equations:
 4. **code generation**: one line per equation, ``v7 = f7(v3, v5)``, where ``f7`` is the
    primitive's ``impl`` (with its parameters bound); literals and constants are globals.
 
-Generated source was measured against a loop over equations: it saves the per-equation
-environment lookups and dispatch (about 0.4 µs per equation), which on small arrays is a third of
-an equation's cost.
+Generated source was measured against a loop over equations: on ``chain``'s gradient program
+(1196 equations on float32[16]) the loop takes 1.02 ms and the generated function 0.42 ms; the
+environment lookups and dispatch it saves (0.5 µs per equation) cost more than the small NumPy
+calls themselves.
 """
 
 from __future__ import annotations
