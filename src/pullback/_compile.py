@@ -9,7 +9,7 @@ outputs. The program is built in four passes over a flat copy of the equations:
    known (constant folding of static values), forward identities (``x * 1``, ``x + 0``, a
    reshape or conversion to the same type, ``stop_gradient``), and reuse equal equations
    (common subexpressions);
-3. **dead-code elimination** backwards from the outputs;
+3. **dead-code elimination** backwards from the outputs (``_ir.dce``);
 4. **code generation**: one line per equation, ``v7 = f7(v3, v5)``, where ``f7`` is the
    primitive's ``impl`` (with its parameters bound); literals and constants are globals.
 
@@ -27,7 +27,7 @@ import itertools
 import numpy as np
 
 from pullback._core import Array, ShapedArray
-from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var
+from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce
 from pullback._ops import structural
 from pullback._ops._base import convert_element_type_p
 from pullback._ops.elementwise import add_p, div_p, mul_p, sub_p
@@ -150,7 +150,7 @@ def _literal_value(a, prim):
 
 
 def _foldable(eqn, consts):
-    if eqn.prim.impl is None or eqn.prim.rules.get("effect"):
+    if eqn.prim.impl is None:
         return False
     for a in eqn.invars:
         if type(a) is not Literal and a not in consts:
@@ -220,7 +220,7 @@ def simplify(invars, outvars, eqns, consts):
                 alias[eqn.outvars[0]] = same
                 continue
         pkey = _params_key(eqn.params)
-        if pkey is not None and not eqn.prim.rules.get("effect"):
+        if pkey is not None:
             key = (eqn.prim, tuple(_atom_key(a) for a in ins), pkey)
             previous = seen.get(key)
             if previous is not None:
@@ -244,27 +244,13 @@ def _reassociate(ins, scaled):
     return ins
 
 
-# -- 3. dead-code elimination -------------------------------------------------------------------
-
-
-def dce(outvars, eqns):
-    live = {a for a in outvars if type(a) is Var}
-    kept = []
-    for eqn in reversed(eqns):
-        if eqn.prim.rules.get("effect") or any(v in live for v in eqn.outvars):
-            kept.append(eqn)
-            live.update(a for a in eqn.invars if type(a) is Var)
-    kept.reverse()
-    return kept
-
-
 def optimize(closed):
     """A ``Program`` computing ``closed``: inlined, simplified, without dead code."""
     invars = [Var(v.aval) for v in closed.jaxpr.invars]
     eqns, consts = [], {}
     outvars = _flatten(closed, invars, eqns, consts)
     outvars, eqns = simplify(invars, outvars, eqns, consts)
-    eqns = dce(outvars, eqns)
+    eqns, _ = dce(outvars, eqns)
     used = {a for e in eqns for a in e.invars} | set(outvars)
     consts = {v: c for v, c in consts.items() if v in used}
     return Program(invars, outvars, eqns, consts)

@@ -25,6 +25,7 @@ __all__ = [
     "ClosedJaxpr",
     "abstract_eval",
     "eval_jaxpr",
+    "dce",
     "check_jaxpr",
     "JaxprTypeError",
 ]
@@ -183,6 +184,19 @@ def eval_jaxpr(jaxpr, consts, *args):
 
 def eval_closed(closed, *args):
     return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+def dce(outvars, eqns):
+    """The equations needed for ``outvars`` (every primitive is pure), and the set of variables
+    they and the outputs read."""
+    live = {a for a in outvars if type(a) is Var}
+    kept = []
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(a for a in eqn.invars if type(a) is Var)
+    kept.reverse()
+    return kept, live
 
 
 # -- type checking ------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from pullback._core import (
 )
 from pullback._hop.partial_eval import dependent_outputs, vjp_split, zeros
 from pullback._interp.stage import aval_of_leaf, trace_flat, trace_to_jaxpr
-from pullback._ir import ClosedJaxpr, Jaxpr, JaxprTypeError, Literal, Var, eval_closed
+from pullback._ir import ClosedJaxpr, Jaxpr, JaxprTypeError, Literal, Var, dce, eval_closed
 from pullback._ops import clamp, convert_element_type, less, stack
 from pullback.tree_util import (
     DictKey,
@@ -203,10 +203,7 @@ def _forwarding(jaxpr):
 
 def _used_inputs(jaxpr):
     """Which inputs of ``jaxpr`` its outputs depend on."""
-    live = {v for v in jaxpr.outvars if type(v) is Var}
-    for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.outvars):
-            live.update(v for v in eqn.invars if type(v) is Var)
+    live = dce(jaxpr.outvars, jaxpr.eqns)[1]
     return [v in live for v in jaxpr.invars]
 
 

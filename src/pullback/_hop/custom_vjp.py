@@ -39,7 +39,7 @@ from pullback._core import (
 )
 from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_flat, trace_to_jaxpr
 from pullback._interp.vjp import VJPInterp, VJPTracer
-from pullback._ir import Jaxpr, eval_closed, eval_jaxpr
+from pullback._ir import eval_closed
 from pullback._ops import convert_element_type
 from pullback._ops._base import dtype_of, weak_of
 from pullback.tree_util import (
@@ -1014,16 +1014,10 @@ def closure_convert(fun, *example_args):
     closed, out_tree = trace_to_jaxpr(
         fun, example_args, f"the function {_name(fun)} for closure_convert"
     )
-    jaxpr = closed.jaxpr
-    kept, hoisted = [], []
-    for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
-        perturbed = isinstance(c, Tracer) and c.dtype.kind in "fc"
-        (hoisted if perturbed else kept).append((v, c))
-    # the hoisted values become trailing inputs
-    jaxpr = Jaxpr(
-        [v for v, _ in kept], jaxpr.invars + [v for v, _ in hoisted], jaxpr.outvars, jaxpr.eqns
+    # only values that may be perturbed are hoisted, to trailing inputs
+    converted_jaxpr, hoisted = hoist_tracers(
+        closed, lambda c: isinstance(c, Tracer) and c.dtype.kind in "fc", trailing=True
     )
-    consts = [c for _, c in kept]
     n_hoisted = len(hoisted)
 
     def converted(*args_and_consts):
@@ -1035,9 +1029,9 @@ def closure_convert(fun, *example_args):
                 f"structure as the example arguments passed when closure_convert was called "
                 f"(for {_name(fun)}). Expected {in_tree}, but got {tree}."
             )
-        out = eval_jaxpr(jaxpr, consts, *arg_leaves, *args_and_consts[split:])
+        out = eval_closed(converted_jaxpr, *arg_leaves, *args_and_consts[split:])
         return tree_unflatten(out_tree, out)
 
     if not any(isinstance(c, Tracer) for c in closed.consts):
         per_fun[key] = converted  # a closure over concrete values only is valid for every call
-    return converted, [c for _, c in hoisted]
+    return converted, hoisted

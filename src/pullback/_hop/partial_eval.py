@@ -24,7 +24,7 @@ import numpy as np
 from pullback._core import RAW, Array, state
 from pullback._interp.stage import trace_flat
 from pullback._interp.vjp import VJPInterp, backward
-from pullback._ir import ClosedJaxpr, Jaxpr, Var, eval_closed
+from pullback._ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
 from pullback._ops import convert_element_type
 
 __all__ = ["Split", "vjp_split", "dependent_outputs", "zeros"]
@@ -127,14 +127,12 @@ def _partition(joint, n_in, n_out, forwardable, invariant):
     fwd_eqns, bwd_eqns, const_eqns = [], [], []
     for eqn in jaxpr.eqns:
         used = [v for v in eqn.invars if type(v) is Var]
-        effect = eqn.prim.rules.get("effect")
         if any(v in backward_vars for v in used):
             bwd_eqns.append(eqn)
             backward_vars.update(eqn.outvars)
-        elif effect or any(v in forward_vars for v in used):
+        elif any(v in forward_vars for v in used):
             fwd_eqns.append(eqn)
-            # hoisting an effect would repeat it
-            if not effect and all(v in invariant_vars or v not in forward_vars for v in used):
+            if all(v in invariant_vars or v not in forward_vars for v in used):
                 invariant_vars.update(eqn.outvars)
             forward_vars.update(eqn.outvars)
         else:
@@ -157,22 +155,14 @@ def _partition(joint, n_in, n_out, forwardable, invariant):
     consts = dict(zip(jaxpr.constvars, joint.consts, strict=True))
     fwd = _closed(consts, ins, outs + computed, const_eqns + fwd_eqns)
     invariant_ins = [v for v, m in zip(ins, invariant, strict=True) if m]
-    pure = [e for e in fwd_eqns if not e.prim.rules.get("effect")]
-    hoisted = _closed(consts, invariant_ins, hoisted, const_eqns + pure)
+    hoisted = _closed(consts, invariant_ins, hoisted, const_eqns + fwd_eqns)
     bwd = _closed(consts, residual_vars + cts, cts_in, const_eqns + bwd_eqns)
     return Split(fwd, hoisted, bwd, residuals, n_out)
 
 
 def _closed(consts, invars, outvars, eqns):
-    """A closed jaxpr of the equations needed for ``outvars`` (and effects), with the constants
-    they use."""
-    live = {v for v in outvars if type(v) is Var}
-    kept = []
-    for eqn in reversed(eqns):
-        if eqn.prim.rules.get("effect") or any(v in live for v in eqn.outvars):
-            kept.append(eqn)
-            live.update(v for v in eqn.invars if type(v) is Var)
-    kept.reverse()
+    """A closed jaxpr of the equations needed for ``outvars``, with the constants they use."""
+    kept, live = dce(outvars, eqns)
     constvars = [v for v in consts if v in live]
     jaxpr = Jaxpr(constvars, invars, outvars, kept)
     return ClosedJaxpr(jaxpr, [consts[v] for v in constvars])

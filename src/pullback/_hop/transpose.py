@@ -15,11 +15,10 @@ jitted or differentiated.
 from __future__ import annotations
 
 from pullback import _dtypes
-from pullback._compile import dce
 from pullback._core import Array, state, to_raw
 from pullback._hop.jit import jit_p
 from pullback._interp.stage import aval_of_leaf, trace_to_jaxpr
-from pullback._ir import Literal, Var
+from pullback._ir import Literal, Var, dce
 from pullback._ops import convert_element_type, full
 from pullback.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
@@ -52,7 +51,7 @@ class _Transposer:
         self.linear_in = linear
         lin = {v for v, is_linear in zip(jaxpr.invars, linear, strict=True) if is_linear}
         self.steps = []
-        for eqn in dce(jaxpr.outvars, jaxpr.eqns):
+        for eqn in dce(jaxpr.outvars, jaxpr.eqns)[0]:
             positions = tuple(k for k, v in enumerate(eqn.invars) if type(v) is Var and v in lin)
             body = None
             if positions and eqn.prim is jit_p:

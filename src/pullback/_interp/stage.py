@@ -213,18 +213,19 @@ def aval_of_leaf(x):
     return ShapedArray(np.shape(raw), raw.dtype, weak)
 
 
-def hoist_tracers(closed):
-    """Move constants that are tracers of enclosing transformations to leading inputs.
+def hoist_tracers(closed, select=lambda c: isinstance(c, Tracer), trailing=False):
+    """Move the constants ``select`` picks (by default: tracers of enclosing transformations) to
+    inputs, leading or ``trailing``.
 
-    Returns ``(closed', tracers)``: ``closed'`` takes ``(*tracers, *inputs)``; its remaining
-    constants are concrete values baked into the program."""
+    Returns ``(closed', moved)``: ``closed'`` takes ``(*moved, *inputs)`` (or
+    ``(*inputs, *moved)``); its remaining constants are concrete values baked into the program."""
     jaxpr = closed.jaxpr
     moved, kept = [], []
     for v, c in zip(jaxpr.constvars, closed.consts, strict=True):
-        (moved if isinstance(c, Tracer) else kept).append((v, c))
+        (moved if select(c) else kept).append((v, c))
     if not moved:
         return closed, []
-    new = Jaxpr(
-        [v for v, _ in kept], [v for v, _ in moved] + jaxpr.invars, jaxpr.outvars, jaxpr.eqns
-    )
+    moved_vars = [v for v, _ in moved]
+    invars = jaxpr.invars + moved_vars if trailing else moved_vars + jaxpr.invars
+    new = Jaxpr([v for v, _ in kept], invars, jaxpr.outvars, jaxpr.eqns)
     return ClosedJaxpr(new, [c for _, c in kept]), [c for _, c in moved]
