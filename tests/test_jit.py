@@ -440,6 +440,36 @@ def test_grad_of_jit_against_central_differences():
     check_grads(jax.jit(jax.grad(jnp.sin)), (0.7,), order=1)
 
 
+def test_grad_of_jit_runs_compiled_forward_and_backward_programs():
+    traces = []
+
+    @jax.jit
+    def f(w, x):
+        traces.append(1)
+        return jnp.sum(jnp.tanh(x @ w) ** 2), x * 2.0
+
+    def loss(w):
+        s, y = f(w, X23)
+        return s + jnp.sum(y)
+
+    w = Y32[:, :1]
+    grads = [jax.grad(loss)(w) for _ in range(3)]
+    assert len(traces) == 1  # the split of f's body is kept with it, f is not traced again
+    for g in grads[1:]:
+        np.testing.assert_array_equal(g, grads[0])
+    # one forward and one backward program, each a jit equation, not f's body replayed
+    top = jax.make_jaxpr(jax.grad(loss))(w).jaxpr.eqns
+    assert [e.prim.name for e in top if e.prim.name == "jit"] == ["jit", "jit"]
+    assert not any(e.prim.name == "tanh" for e in top)
+    # only the derivative of the first output is needed: the second is not differentiated
+    x_only = jax.make_jaxpr(jax.grad(lambda w: f(w, X23)[0]))(w).jaxpr
+    fwd, bwd = (e for e in x_only.eqns if e.prim.name == "jit")
+    assert len(bwd.outvars) == 1
+    np.testing.assert_allclose(
+        jax.grad(lambda w: f(w, X23)[0])(w), jax.grad(_loss(jnp))(w, X23) - 0.2 * w, rtol=1e-5
+    )
+
+
 def _same_as_jax(got, want, rtol=1e-6):
     """Same shape, dtype and weak type as JAX's result, and values equal to rounding."""
     assert (got.shape, got.dtype, got.weak_type) == (want.shape, want.dtype, want.weak_type)

@@ -106,7 +106,7 @@ class Jaxpr:
 class ClosedJaxpr:
     """A jaxpr with the values of its constant variables."""
 
-    __slots__ = ("jaxpr", "consts")
+    __slots__ = ("jaxpr", "consts", "__weakref__")  # caches keep compiled forms weakly
 
     def __init__(self, jaxpr, consts):
         self.jaxpr = jaxpr

@@ -44,7 +44,13 @@ from pullback._core import (
     state,
     to_raw,
 )
-from pullback._hop.partial_eval import dependent_outputs, vjp_split, zeros
+from pullback._hop.partial_eval import (
+    dependent_outputs,
+    record_outputs,
+    run_below,
+    vjp_split,
+    zeros,
+)
 from pullback._interp.stage import aval_of_leaf, trace_flat, trace_to_jaxpr
 from pullback._ir import ClosedJaxpr, Jaxpr, JaxprTypeError, Literal, Var, dce, eval_closed
 from pullback._ops import clamp, convert_element_type, less, stack
@@ -383,30 +389,12 @@ def _cond_vjp(interp, args, params):
         _cond_backward_branch(s, slots, forwarded, bwd_avals)
         for s, slots in zip(splits, assignments, strict=True)
     )
-    outs = _below(interp, cond_p, primals, {"branches": fwd})
+    outs = run_below(interp, cond_p, primals, {"branches": fwd})
     residuals = [primals[1 + k] for k in forwarded] + list(outs[n_out:])
     diff = [k for k, m in enumerate(out_mask) if m]
     inputs = (-1, *[x._idx if m else -1 for x, m in zip(ops, in_mask, strict=True)])
     data = (bwd, primals[0], residuals, ct_avals, in_mask)
-    return _record(interp, _cond_transpose, inputs, data, outs[:n_out], out_avals, diff)
-
-
-def _record(interp, rule, inputs, data, outs, out_avals, diff):
-    """Put a higher-order primitive on the tape: the outputs at positions ``diff`` become tracers,
-    the others are constants."""
-    weaks = [out_avals[k].weak_type for k in diff]
-    tracers = interp.record(rule, inputs, data, [outs[k] for k in diff], weaks)
-    result = [interp._lift(o, a.weak_type) for o, a in zip(outs, out_avals, strict=True)]
-    for k, t in zip(diff, tracers, strict=True):
-        result[k] = t
-    return result
-
-
-def _below(interp, prim, vals, params):
-    """``prim`` on primal values, one level below the reverse-mode interpreter ``interp``."""
-    if interp.raw:  # constants may be Python scalars: impls take NumPy values
-        return prim.impl(*[to_raw(v)[0] for v in vals], **params)
-    return interp.parent.process(prim, vals, params)
+    return record_outputs(interp, _cond_transpose, inputs, data, outs[:n_out], out_avals, diff)
 
 
 def _shared_slots(per_branch):
@@ -681,7 +669,7 @@ def _scan_vjp(interp, args, params):
     forwardable = [True] * nc + [False] * nk + [True] * n_xs
     invariant = [True] * nc + [False] * (nk + n_xs)
     split = vjp_split(jaxpr, in_mask, out_mask, forwardable, invariant, "a scan body")
-    outs = _below(interp, scan_p, primals, dict(params, jaxpr=split.fwd))
+    outs = run_below(interp, scan_p, primals, dict(params, jaxpr=split.fwd))
     n_out = len(out_mask)
     layout = _ScanBackward(split, jaxpr, in_mask, out_mask, nc, nk, params["length"])
     bwd_params = dict(
@@ -694,7 +682,9 @@ def _scan_vjp(interp, args, params):
     diff = [k for k, m in enumerate(out_mask) if m]
     inputs = tuple(a._idx if o else -1 for a, o in zip(args, own, strict=True))
     data = (layout, bwd_params, primals, list(outs[n_out:]), own)
-    return _record(interp, _scan_transpose, inputs, data, outs[:n_out], jaxpr.out_avals, diff)
+    return record_outputs(
+        interp, _scan_transpose, inputs, data, outs[:n_out], jaxpr.out_avals, diff
+    )
 
 
 class _ScanBackward:
@@ -954,11 +944,11 @@ def _while_vjp(interp, args, params):
     carry_mask = _carry_mask(params["body_jaxpr"].jaxpr, own[nc : nc + nb], own[nc + nb :], [])
     if not any(carry_mask):  # only the predicate's constants (or nothing) are differentiated
         return interp._constant(while_p, primals, params)
-    outs = _below(interp, while_p, primals, params)
+    outs = run_below(interp, while_p, primals, params)
     diff = [k for k, m in enumerate(carry_mask) if m]
     inputs = tuple(a._idx if o else -1 for a, o in zip(args, own, strict=True))
     avals = params["body_jaxpr"].out_avals
-    return _record(interp, _while_transpose, inputs, (), outs, avals, diff)
+    return record_outputs(interp, _while_transpose, inputs, (), outs, avals, diff)
 
 
 def _while_transpose(ct):

@@ -9,7 +9,9 @@ are:
 * ``eval``/``impl``: run the compiled jaxpr;
 * ``stage``: the default (an equation ``jit[name=f jaxpr={...}]``; its output types are the
   jaxpr's);
-* ``vjp``: replay the jaxpr through the reverse-mode interpreter (``grad(jit(f))``);
+* ``vjp``: split the body's reverse mode into a forward program that also returns residuals and
+  a backward program (``partial_eval.vjp_split``, cached per body and masks), both run compiled
+  as ``jit`` equations one level down (``grad(jit(f))``);
 * ``inline``: the compiler splices the body into the enclosing program.
 """
 
@@ -24,8 +26,15 @@ import numpy as np
 from pullback import _compile
 from pullback._config import config
 from pullback._core import EVAL, Array, Primitive, ShapedArray, Tracer, state, to_raw
+from pullback._hop.partial_eval import (
+    dependent_outputs,
+    record_outputs,
+    run_below,
+    vjp_split,
+    zeros,
+)
 from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_to_jaxpr
-from pullback._ir import JaxprTypeError, eval_closed
+from pullback._ir import JaxprTypeError
 from pullback.tree_util import (
     keystr,
     tree_flatten,
@@ -45,15 +54,14 @@ def _fun_name(fun):
 
 
 def compiled(closed):
-    """The compiled form of a closed jaxpr, built once and kept with it."""
-    fn = _COMPILED.get(id(closed))
-    if fn is None or fn[0] is not closed:
-        fn = (closed, _compile.compile_jaxpr(closed))
-        _COMPILED[id(closed)] = fn
-    return fn[1]
+    """The compiled form of a closed jaxpr, built once and kept while the jaxpr lives."""
+    fn = _COMPILED.get(closed)
+    if fn is None:
+        fn = _COMPILED[closed] = _compile.compile_jaxpr(closed)
+    return fn
 
 
-_COMPILED = {}
+_COMPILED = weakref.WeakKeyDictionary()
 
 
 def _jit_impl(*args, jaxpr, name):
@@ -61,17 +69,60 @@ def _jit_impl(*args, jaxpr, name):
 
 
 def _jit_eval(interp, args, params):
-    raws = [to_raw(a)[0] for a in args]
-    outs = _jit_impl(*raws, **params)
-    if not interp.wrap:
-        return list(outs)
+    if not interp.wrap:  # backward passes: the operands are canonical ndarrays already
+        raws = [a if type(a) is np.ndarray else to_raw(a)[0] for a in args]
+        return list(_jit_impl(*raws, **params))
+    outs = _jit_impl(*[to_raw(a)[0] for a in args], **params)
     return [Array(o, a.weak_type) for o, a in zip(outs, params["jaxpr"].out_avals, strict=True)]
 
 
 def _jit_vjp(interp, args, params):
-    if not any(interp.own(a) for a in args):
-        return interp._constant(jit_p, [interp.primal(a) for a in args], params)
-    return eval_closed(params["jaxpr"], *args)
+    own = [interp.own(a) for a in args]
+    primals = [interp.primal(a) for a in args]
+    closed, name = params["jaxpr"], params["name"]
+    split = _split(closed, tuple(own), name) if any(own) else None
+    if split is None:
+        return interp._constant(jit_p, primals, params)
+    # ``grad(jit(f))``: a compiled forward program that also returns the residuals, and a
+    # compiled backward program, both ``jit`` equations one level down
+    n_out = split.n_out
+    outs = run_below(interp, jit_p, primals, {"jaxpr": split.fwd, "name": name})
+    inputs = tuple(a._idx if o else -1 for a, o in zip(args, own, strict=True))
+    data = (split, name, primals, list(outs[n_out:]), own)
+    diff = split.differentiated_outputs
+    return record_outputs(
+        interp, _jit_transpose, inputs, data, outs[:n_out], closed.out_avals, diff
+    )
+
+
+def _split(closed, in_mask, name):
+    """``vjp_split`` of a jit body for the inputs in ``in_mask``, kept with the body; ``None``
+    when no output depends on them."""
+    per_mask = _SPLITS.get(closed)
+    if per_mask is None:
+        per_mask = _SPLITS[closed] = {}
+    if in_mask not in per_mask:
+        out_mask = dependent_outputs(closed.jaxpr, in_mask)
+        n = len(in_mask)
+        per_mask[in_mask] = any(out_mask) and vjp_split(
+            closed, in_mask, out_mask, [True] * n, [False] * n, f"jit of {name}"
+        )
+    return per_mask[in_mask] or None
+
+
+_SPLITS = weakref.WeakKeyDictionary()
+
+
+def _jit_transpose(ct, split, name, primals, computed, own):
+    ct_avals = split.bwd.in_avals[len(split.residuals) :]
+    cts = (ct,) if len(ct_avals) == 1 else ct
+    cts = [zeros(a) if c is None else c for c, a in zip(cts, ct_avals, strict=True)]
+    sources = {"input": primals, "computed": computed}
+    residuals = [sources[kind][k] for kind, k in split.residuals]
+    cts_in = iter(
+        state.interp.process(jit_p, [*residuals, *cts], {"jaxpr": split.bwd, "name": name})
+    )
+    return [next(cts_in) if o else None for o in own]
 
 
 jit_p = Primitive("jit", _jit_impl, multiple_results=True)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback._core import RAW, Array, state
+from pullback._core import RAW, Array, state, to_raw
 from pullback._interp.stage import trace_flat
 from pullback._interp.vjp import VJPInterp, backward
 from pullback._ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
 from pullback._ops import convert_element_type
 
-__all__ = ["Split", "vjp_split", "dependent_outputs", "zeros"]
+__all__ = ["Split", "vjp_split", "dependent_outputs", "zeros", "record_outputs", "run_below"]
 
 
 def _inexact(aval):
@@ -52,6 +52,24 @@ def dependent_outputs(jaxpr, in_mask):
     return [type(v) is Var and v in dependent and _inexact(v.aval) for v in jaxpr.outvars]
 
 
+def record_outputs(interp, rule, inputs, data, outs, out_avals, diff):
+    """Put a higher-order primitive on the tape of the reverse-mode interpreter ``interp``: the
+    outputs at positions ``diff`` become tracers, the others are constants."""
+    weaks = [out_avals[k].weak_type for k in diff]
+    tracers = interp.record(rule, inputs, data, [outs[k] for k in diff], weaks)
+    result = [interp._lift(o, a.weak_type) for o, a in zip(outs, out_avals, strict=True)]
+    for k, t in zip(diff, tracers, strict=True):
+        result[k] = t
+    return result
+
+
+def run_below(interp, prim, vals, params):
+    """``prim`` on primal values, one level below the reverse-mode interpreter ``interp``."""
+    if interp.raw:  # constants may be Python scalars: impls take NumPy values
+        return prim.impl(*[to_raw(v)[0] for v in vals], **params)
+    return interp.parent.process(prim, vals, params)
+
+
 class Split:
     """``fwd(ins) -> (outs, computed residuals)``, ``hoisted(invariant ins) -> hoisted residuals``
     and ``bwd(residuals, cts_out) -> cts_in``.
@@ -62,14 +80,20 @@ class Split:
     ``("computed", j)`` extra output ``j`` of ``fwd``. ``bwd`` takes cotangents for the outputs in
     ``out_mask`` and returns them for the inputs in ``in_mask``."""
 
-    __slots__ = ("fwd", "hoisted", "bwd", "residuals", "n_out")
+    __slots__ = ("fwd", "hoisted", "bwd", "residuals", "n_out", "out_mask")
 
-    def __init__(self, fwd, hoisted, bwd, residuals, n_out):
+    def __init__(self, fwd, hoisted, bwd, residuals, out_mask):
         self.fwd = fwd
         self.hoisted = hoisted
         self.bwd = bwd
         self.residuals = residuals
-        self.n_out = n_out
+        self.out_mask = out_mask
+        self.n_out = len(out_mask)
+
+    @property
+    def differentiated_outputs(self):
+        """The positions of the outputs ``bwd`` takes cotangents for."""
+        return [k for k, m in enumerate(self.out_mask) if m]
 
     @property
     def computed_avals(self):
@@ -81,7 +105,7 @@ def vjp_split(closed, in_mask, out_mask, forwardable, invariant, context):
     forward and a backward jaxpr (``Split``). Residuals that are inputs in ``forwardable`` are
     passed as they are; those computed from the inputs in ``invariant`` alone are ``hoisted``.
     ``context`` names the body in error messages."""
-    n_in, n_out = len(in_mask), len(out_mask)
+    n_in = len(in_mask)
     ct_avals = [a for a, m in zip(closed.out_avals, out_mask, strict=True) if m]
 
     def joint(*args):
@@ -114,10 +138,11 @@ def vjp_split(closed, in_mask, out_mask, forwardable, invariant, context):
         return [interp.to_parent(o) for o in outs] + cts_in
 
     joint_closed = trace_flat(joint, [*closed.in_avals, *ct_avals], f"the derivative of {context}")
-    return _partition(joint_closed, n_in, n_out, forwardable, invariant)
+    return _partition(joint_closed, n_in, out_mask, forwardable, invariant)
 
 
-def _partition(joint, n_in, n_out, forwardable, invariant):
+def _partition(joint, n_in, out_mask, forwardable, invariant):
+    n_out = len(out_mask)
     jaxpr = joint.jaxpr
     ins = jaxpr.invars[:n_in]
     cts = jaxpr.invars[n_in:]
@@ -157,7 +182,7 @@ def _partition(joint, n_in, n_out, forwardable, invariant):
     invariant_ins = [v for v, m in zip(ins, invariant, strict=True) if m]
     hoisted = _closed(consts, invariant_ins, hoisted, const_eqns + fwd_eqns)
     bwd = _closed(consts, residual_vars + cts, cts_in, const_eqns + bwd_eqns)
-    return Split(fwd, hoisted, bwd, residuals, n_out)
+    return Split(fwd, hoisted, bwd, residuals, list(out_mask))
 
 
 def _closed(consts, invars, outvars, eqns):
