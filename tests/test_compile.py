@@ -6,7 +6,7 @@ import pytest
 
 import pullback as jax
 import pullback.numpy as jnp
-from pullback._compile import compile_jaxpr
+from pullback._compile import as_closed, compile_jaxpr
 from pullback._ir import check_jaxpr
 
 
@@ -47,14 +47,39 @@ def test_a_transpose_of_a_square_matrix_is_kept():
         lambda x: jnp.reshape(x, (2, 2)),
         lambda x: jnp.asarray(x, jnp.float32),
         lambda x: jax.lax.stop_gradient(x),
+        lambda x: x + np.zeros((2, 2), np.float32),
+        lambda x: np.zeros((2, 2), np.float32) + x - np.zeros((2, 2), np.float32),
     ],
-    ids=["mul_one", "one_mul", "add_zero", "sub_zero", "div_one", "reshape", "convert", "stop"],
+    ids=[
+        "mul_one",
+        "one_mul",
+        "add_zero",
+        "sub_zero",
+        "div_one",
+        "reshape",
+        "convert",
+        "stop",
+        "add_zeros_array",
+        "zeros_array_add_sub",
+    ],
 )
 def test_identities_are_removed(fun):
     names, compiled = _program(fun, X)
     assert names == []
     assert compiled(np.asarray(X))[0] is not None
     _same_as_eager(fun, X)
+
+
+def test_a_zero_cotangent_from_a_rule_is_not_added():
+    @jax.custom_vjp
+    def g(x, y):
+        return x * y
+
+    g.defvjp(lambda x, y: (x * y, y), lambda y, ct: (ct * y, jnp.zeros_like(y)))
+    f = lambda x: jnp.sum(jnp.sin(g(x, x)))  # noqa: E731
+    names, _ = _program(jax.grad(f), X)
+    assert names == ["mul", "cos", "mul"]
+    _same_as_eager(jax.grad(f), X)
 
 
 def test_constant_folding_evaluates_what_does_not_depend_on_inputs():
@@ -83,6 +108,99 @@ def test_dead_code_is_removed():
 
     names, _ = _program(f, X)
     assert names == ["cos"]
+
+
+def _body_names(eqn):
+    bodies = eqn.params["branches"] if "branches" in eqn.params else (eqn.params["jaxpr"],)
+    return [[e.prim.name for e in b.jaxpr.eqns] for b in bodies]
+
+
+def test_unused_outputs_of_a_scan_leave_its_body():
+    def f(x):
+        # the ys are unused: sin leaves the body, and the operand only they read leaves the scan
+        c, ys = jax.lax.scan(lambda c, xs: (c * xs[0], jnp.sin(xs[1])), 1.0, (x, 2.0 * x))
+        # a carry whose final value is unused and that nothing else reads goes too
+        c2, ys2 = jax.lax.scan(lambda c, x: ((c[0] + x, jnp.exp(c[1])), x * c[0]), (1.0, 0.0), x)
+        return c, ys2
+
+    names, compiled = _program(f, X[0])
+    assert names == ["scan", "scan"]
+    first, second = compiled.program.eqns
+    assert "sin" not in _body_names(first)[0] and len(first.invars) == 2
+    assert "exp" not in _body_names(second)[0] and second.params["num_carry"] == 1
+    check_jaxpr(as_closed(compiled.program))
+    _same_as_eager(f, X[0])
+
+
+def test_unused_outputs_of_a_cond_leave_every_branch():
+    def f(x):
+        a, b = jax.lax.cond(
+            x.sum() > 0,
+            lambda u, v: (jnp.sin(u), jnp.cos(v)),
+            lambda u, v: (u, v * 2.0),
+            x,
+            x * 3.0,
+        )
+        return a
+
+    names, compiled = _program(f, X)
+    assert names == ["reduce_sum", "gt", "convert_element_type", "cond"]
+    cond = compiled.program.eqns[-1]
+    assert _body_names(cond) == [[], ["sin"]] and len(cond.invars) == 2
+    _same_as_eager(f, X)
+    _same_as_eager(f, -X)
+
+
+def _scan_unused_ys(lib, np_):
+    def f(x):
+        c, ys = lib.lax.scan(lambda c, x: (c * x, np_.sin(x) * c), 1.0, x)
+        return c
+
+    return f
+
+
+def _cond_unused_output(lib, np_):
+    def f(x):
+        a, b = lib.lax.cond(
+            x.sum() > 0, lambda x: (np_.sin(x), np_.cos(x) * x), lambda x: (x, x * 2), x
+        )
+        return a.sum()
+
+    return f
+
+
+def _jit_unused_output(lib, np_):
+    g = lib.jit(lambda x: (np_.sum(np_.sin(x)), np_.exp(x) * x))
+    return lambda x: g(x)[0]
+
+
+@pytest.mark.parametrize(
+    "build, forward_prims",
+    [
+        (_scan_unused_ys, ["scan", "scan"]),
+        (_cond_unused_output, ["reduce_sum", "gt", "convert_element_type", "cond", "cond"]),
+        (_jit_unused_output, ["cos"]),
+    ],
+    ids=["scan", "cond", "jit"],
+)
+def test_the_cotangent_of_an_unused_output_is_a_symbolic_zero(build, forward_prims):
+    # nothing is computed for the output nobody uses, in the forward or the backward program
+    x = jnp.array([0.5, 1.5, -2.0, 3.0])
+    names, compiled = _program(jax.grad(build(jax, jnp)), x)
+    assert names == forward_prims
+    bodies = [
+        n
+        for e in compiled.program.eqns
+        if e.prim.name in ("scan", "cond")
+        for n in sum(_body_names(e), [])
+    ]
+    assert not {"sin", "exp", "add"} & set(bodies)
+    real = pytest.importorskip("jax")
+    for g in (jax.grad(build(jax, jnp)), jax.jit(jax.grad(build(jax, jnp)))):
+        got = g(x)
+        want = real.grad(build(real, real.numpy))(np.asarray(x))
+        assert (got.shape, got.dtype, got.weak_type) == (want.shape, want.dtype, want.weak_type)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
 
 
 def test_a_broadcast_scalar_beside_a_full_operand_becomes_the_scalar():

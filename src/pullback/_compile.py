@@ -6,7 +6,8 @@ outputs. The program is built in four passes over a flat copy of the equations:
 1. **inline** call-like equations (``jit``, ``custom_vjp_call``: their ``rules["inline"]`` gives
    the sub-jaxpr that computes them when nothing differentiates them);
 2. **simplify** in one forward sweep: substitute aliases, fold equations whose inputs are all
-   known (constant folding of static values), forward identities (``x * 1``, ``x + 0``, a
+   known (constant folding of static values), forward identities (``x * 1``, ``x + 0`` with a
+   literal zero or a constant array of zeros such as a materialised zero cotangent, a
    reshape or conversion to the same type, ``stop_gradient``), and reuse equal equations
    (common subexpressions);
 3. **dead-code elimination** backwards from the outputs (``_ir.dce``);
@@ -92,7 +93,15 @@ def _same(a, aval):
     return a.aval.shape == aval.shape and a.aval.dtype == aval.dtype
 
 
-def _identity(eqn):
+def _is_zero(a, consts):
+    """A literal zero or a constant array of zeros (a materialised zero cotangent)."""
+    if type(a) is Literal:
+        return _is_literal(a, 0)
+    value = consts.get(a)
+    return value is not None and not np.any(value)
+
+
+def _identity(eqn, consts):
     """The input an equation's single output equals, or None."""
     prim, ins = eqn.prim, eqn.invars
     out = eqn.outvars[0].aval
@@ -102,12 +111,15 @@ def _identity(eqn):
         if _is_literal(ins[0], 1) and _same(ins[1], out):
             return ins[1]
     elif prim is add_p:
-        if _is_literal(ins[1], 0) and _same(ins[0], out):
+        if _is_zero(ins[1], consts) and _same(ins[0], out):
             return ins[0]
-        if _is_literal(ins[0], 0) and _same(ins[1], out):
+        if _is_zero(ins[0], consts) and _same(ins[1], out):
             return ins[1]
-    elif prim is sub_p or prim is div_p:
-        if _is_literal(ins[1], 0 if prim is sub_p else 1) and _same(ins[0], out):
+    elif prim is sub_p:
+        if _is_zero(ins[1], consts) and _same(ins[0], out):
+            return ins[0]
+    elif prim is div_p:
+        if _is_literal(ins[1], 1) and _same(ins[0], out):
             return ins[0]
     elif prim is structural.stop_gradient_p or prim in _SHAPE_PRESERVING and _same(ins[0], out):
         return ins[0]
@@ -215,7 +227,7 @@ def simplify(invars, outvars, eqns, consts):
                 if type(ins[k]) is Literal and type(ins[1 - k]) is Var:
                     scaled[eqn.outvars[0]] = (ins[1 - k], ins[k])
         if not eqn.prim.multiple_results:
-            same = _identity(eqn)
+            same = _identity(eqn, consts)
             if same is not None:
                 alias[eqn.outvars[0]] = same
                 continue

@@ -188,15 +188,34 @@ def eval_closed(closed, *args):
 
 def dce(outvars, eqns):
     """The equations needed for ``outvars`` (every primitive is pure), and the set of variables
-    they and the outputs read."""
+    they and the outputs read. An equation with a sub-jaxpr is narrowed by its primitive's
+    ``rules["dce"](eqn, used) -> eqn`` when it has one: a scan drops from its body the outputs
+    nobody reads and what computes only them, and the operands its body no longer reads."""
     live = {a for a in outvars if type(a) is Var}
     kept = []
     for eqn in reversed(eqns):
-        if any(v in live for v in eqn.outvars):
+        used = [v in live for v in eqn.outvars]
+        if any(used):
+            narrow = eqn.prim.rules.get("dce")
+            if narrow is not None:
+                eqn = narrow(eqn, used)
             kept.append(eqn)
             live.update(a for a in eqn.invars if type(a) is Var)
     kept.reverse()
     return kept, live
+
+
+def prune_closed(closed, used_outputs, keep_inputs=()):
+    """``closed`` computing only the outputs in ``used_outputs``, and which inputs it still reads
+    (those at positions in ``keep_inputs`` are kept whether read or not)."""
+    jaxpr = closed.jaxpr
+    outvars = [v for v, u in zip(jaxpr.outvars, used_outputs, strict=True) if u]
+    eqns, live = dce(outvars, jaxpr.eqns)
+    used_inputs = [k in keep_inputs or v in live for k, v in enumerate(jaxpr.invars)]
+    consts = [(v, c) for v, c in zip(jaxpr.constvars, closed.consts, strict=True) if v in live]
+    invars = [v for v, u in zip(jaxpr.invars, used_inputs, strict=True) if u]
+    pruned = Jaxpr([v for v, _ in consts], invars, outvars, eqns)
+    return ClosedJaxpr(pruned, [c for _, c in consts]), used_inputs
 
 
 # -- type checking ------------------------------------------------------------------------------

@@ -49,10 +49,21 @@ from pullback._hop.partial_eval import (
     record_outputs,
     run_below,
     vjp_split,
+    without_zero_inputs,
     zeros,
 )
 from pullback._interp.stage import aval_of_leaf, trace_flat, trace_to_jaxpr
-from pullback._ir import ClosedJaxpr, Jaxpr, JaxprTypeError, Literal, Var, dce, eval_closed
+from pullback._ir import (
+    ClosedJaxpr,
+    Eqn,
+    Jaxpr,
+    JaxprTypeError,
+    Literal,
+    Var,
+    dce,
+    eval_closed,
+    prune_closed,
+)
 from pullback._ops import clamp, convert_element_type, less, stack
 from pullback.tree_util import (
     DictKey,
@@ -451,8 +462,12 @@ def _cond_backward_branch(split, slots, forwarded, avals):
 
 def _cond_transpose(ct, branches, index, residuals, ct_avals, in_mask):
     cts = (ct,) if len(ct_avals) == 1 else ct
-    cts = [zeros(a) if c is None else c for c, a in zip(cts, ct_avals, strict=True)]
-    cts_in = iter(state.interp.process(cond_p, [index, *residuals, *cts], {"branches": branches}))
+    first_ct = len(residuals)
+    absent = [first_ct + j for j, c in enumerate(cts) if c is None]
+    if absent:  # outputs nobody used: their cotangents are symbolic zeros
+        branches = tuple(without_zero_inputs(b, absent) for b in branches)
+    operands = [index, *residuals, *(c for c in cts if c is not None)]
+    cts_in = iter(state.interp.process(cond_p, operands, {"branches": branches}))
     return (None, *[next(cts_in) if m else None for m in in_mask])
 
 
@@ -460,6 +475,22 @@ cond_p = Primitive("cond", _cond_impl, multiple_results=True)
 cond_p.abstract = _cond_abstract
 cond_p.rules["eval"] = _eval_rule(cond_p, lambda branches: branches[0].out_avals)
 cond_p.rules["vjp"] = _cond_vjp
+
+
+def _cond_dce(eqn, used):
+    """Unused outputs leave every branch, and operands no branch reads leave the equation."""
+    branches = eqn.params["branches"]
+    reads = [prune_closed(b, used)[1] for b in branches]
+    read = {k for k, r in enumerate(zip(*reads)) if any(r)}
+    if all(used) and len(read) == len(eqn.invars) - 1:
+        return eqn
+    branches = tuple(prune_closed(b, used, keep_inputs=read)[0] for b in branches)
+    operands = [v for k, v in enumerate(eqn.invars[1:]) if k in read]
+    outvars = [v for v, u in zip(eqn.outvars, used, strict=True) if u]
+    return Eqn(cond_p, [eqn.invars[0], *operands], outvars, {"branches": branches})
+
+
+cond_p.rules["dce"] = _cond_dce
 
 _NO_OPERAND = object()
 
@@ -759,8 +790,20 @@ def _slice_aval(aval):
 
 def _scan_transpose(ct, layout, params, primals, computed, own):
     cts = (ct,) if len(layout.ct_avals) == 1 else ct
-    cts = [zeros(a) if c is None else c for c, a in zip(cts, layout.ct_avals, strict=True)]
-    outs = state.interp.process(scan_p, layout.operands(primals, computed, cts), params)
+    n_carry = layout.n_carry
+    cts = [
+        zeros(a) if c is None and j < n_carry else c
+        for j, (c, a) in enumerate(zip(cts, layout.ct_avals, strict=True))
+    ]
+    operands = layout.operands(primals, computed, cts)
+    # a ys cotangent nobody gave is a symbolic zero: it leaves the backward body
+    ct_ys = cts[n_carry:]
+    first_ys = len(operands) - len(ct_ys)
+    absent = [first_ys + j for j, c in enumerate(ct_ys) if c is None]
+    if absent:
+        params = dict(params, jaxpr=without_zero_inputs(params["jaxpr"], absent))
+        operands = operands[:first_ys] + [c for c in ct_ys if c is not None]
+    outs = state.interp.process(scan_p, operands, params)
     # the backward scan gives (ct carry, ct consts, ct xs); the inputs are (consts, carry, xs)
     n_carry, n_acc = layout.n_carry, layout.n_acc
     by_input = iter([*outs[n_carry : n_carry + n_acc], *outs[:n_carry], *outs[n_carry + n_acc :]])
@@ -775,6 +818,32 @@ scan_p = Primitive("scan", _scan_impl, multiple_results=True)
 scan_p.abstract = _scan_abstract
 scan_p.rules["eval"] = _eval_rule(scan_p, lambda jaxpr, **_: jaxpr.out_avals)
 scan_p.rules["vjp"] = _scan_vjp
+
+
+def _scan_dce(eqn, used):
+    """Unused ``ys`` leave the body with what computes only them; so does a carry whose final
+    value is unused and that nothing kept reads (found by a fixpoint over the carries)."""
+    params = eqn.params
+    nc, nk = params["num_consts"], params["num_carry"]
+    used_carry, used_ys = list(used[:nk]), list(used[nk:])
+    while True:
+        reads = prune_closed(params["jaxpr"], used_carry + used_ys)[1]
+        needed = [u or r for u, r in zip(used_carry, reads[nc : nc + nk], strict=True)]
+        if needed == used_carry:
+            break
+        used_carry = needed
+    # a kept carry keeps its input slot even when the body does not read it
+    keep = {nc + k for k, u in enumerate(used_carry) if u}
+    body, reads = prune_closed(params["jaxpr"], used_carry + used_ys, keep_inputs=keep)
+    if all(used_carry + used_ys) and all(reads):
+        return eqn
+    operands = [v for v, r in zip(eqn.invars, reads, strict=True) if r]
+    outvars = [v for v, u in zip(eqn.outvars, used_carry + used_ys, strict=True) if u]
+    narrowed = dict(params, jaxpr=body, num_consts=sum(reads[:nc]), num_carry=sum(used_carry))
+    return Eqn(scan_p, operands, outvars, narrowed)
+
+
+scan_p.rules["dce"] = _scan_dce
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):

@@ -31,7 +31,7 @@ from pullback._hop.partial_eval import (
     record_outputs,
     run_below,
     vjp_split,
-    zeros,
+    without_zero_inputs,
 )
 from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_to_jaxpr
 from pullback._ir import JaxprTypeError
@@ -114,14 +114,16 @@ _SPLITS = weakref.WeakKeyDictionary()
 
 
 def _jit_transpose(ct, split, name, primals, computed, own):
-    ct_avals = split.bwd.in_avals[len(split.residuals) :]
-    cts = (ct,) if len(ct_avals) == 1 else ct
-    cts = [zeros(a) if c is None else c for c, a in zip(cts, ct_avals, strict=True)]
+    n_res = len(split.residuals)
+    cts = (ct,) if len(split.bwd.in_avals) == n_res + 1 else ct
+    bwd = split.bwd
+    absent = [n_res + j for j, c in enumerate(cts) if c is None]
+    if absent:  # outputs nobody used: their cotangents are symbolic zeros
+        bwd = without_zero_inputs(bwd, absent)
     sources = {"input": primals, "computed": computed}
     residuals = [sources[kind][k] for kind, k in split.residuals]
-    cts_in = iter(
-        state.interp.process(jit_p, [*residuals, *cts], {"jaxpr": split.bwd, "name": name})
-    )
+    operands = [*residuals, *(c for c in cts if c is not None)]
+    cts_in = iter(state.interp.process(jit_p, operands, {"jaxpr": bwd, "name": name}))
     return [next(cts_in) if o else None for o in own]
 
 

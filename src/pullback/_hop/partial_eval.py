@@ -19,15 +19,26 @@ Equations that depend on neither (constants) go wherever they are used.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from pullback._core import RAW, Array, state, to_raw
 from pullback._interp.stage import trace_flat
 from pullback._interp.vjp import VJPInterp, backward
-from pullback._ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
+from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Var, dce, eval_closed
 from pullback._ops import convert_element_type
+from pullback._ops.elementwise import add_p
 
-__all__ = ["Split", "vjp_split", "dependent_outputs", "zeros", "record_outputs", "run_below"]
+__all__ = [
+    "Split",
+    "vjp_split",
+    "dependent_outputs",
+    "zeros",
+    "record_outputs",
+    "run_below",
+    "without_zero_inputs",
+]
 
 
 def _inexact(aval):
@@ -191,3 +202,72 @@ def _closed(consts, invars, outvars, eqns):
     constvars = [v for v in consts if v in live]
     jaxpr = Jaxpr(constvars, invars, outvars, kept)
     return ClosedJaxpr(jaxpr, [consts[v] for v in constvars])
+
+
+def without_zero_inputs(closed, zero_inputs):
+    """``closed`` without its inputs at positions ``zero_inputs``, which are zero cotangents
+    (an output nobody used): a backward program specialised as JAX's symbolic zeros are.
+
+    A zero propagates through what is linear in it (``Primitive.transpose``): an equation whose
+    linear operands are zero gives zero and is dropped, ``add`` passes its other operand on. As
+    in JAX, a zero cotangent is never multiplied out, so ``0 * inf`` does not arise. Any other
+    use receives a materialised zero. Cached with ``closed``."""
+    key = tuple(sorted(zero_inputs))
+    per_closed = _WITHOUT_ZEROS.get(closed)
+    if per_closed is None:
+        per_closed = _WITHOUT_ZEROS[closed] = {}
+    if key not in per_closed:
+        per_closed[key] = _without_zero_inputs(closed, set(key))
+    return per_closed[key]
+
+
+_WITHOUT_ZEROS = weakref.WeakKeyDictionary()
+
+
+def _without_zero_inputs(closed, zero_inputs):
+    jaxpr = closed.jaxpr
+    zero = {jaxpr.invars[k] for k in zero_inputs}
+    consts = dict(zip(jaxpr.constvars, closed.consts, strict=True))
+    alias, eqns = {}, []
+
+    def read(a):
+        return alias.get(a, a) if type(a) is Var else a
+
+    def materialised(a):
+        if type(a) is not Var or a not in zero:
+            return a
+        var = Var(a.aval)
+        consts[var] = np.zeros(a.aval.shape, a.aval.dtype)
+        return var
+
+    for eqn in jaxpr.eqns:
+        ins = [read(a) for a in eqn.invars]
+        zeros_at = [k for k, a in enumerate(ins) if type(a) is Var and a in zero]
+        if zeros_at:
+            if _gives_zero(eqn.prim, zeros_at, len(ins)):
+                zero.update(eqn.outvars)
+                continue
+            if eqn.prim is add_p and len(zeros_at) == 1:
+                other = ins[1 - zeros_at[0]]
+                if other.aval.shape == eqn.outvars[0].aval.shape:
+                    alias[eqn.outvars[0]] = other
+                    continue
+            ins = [materialised(a) for a in ins]
+        eqns.append(Eqn(eqn.prim, ins, eqn.outvars, eqn.params))
+    outvars = [materialised(read(a)) for a in jaxpr.outvars]
+    invars = [v for k, v in enumerate(jaxpr.invars) if k not in zero_inputs]
+    kept, live = dce(outvars, eqns)
+    constvars = [v for v in consts if v in live]
+    return ClosedJaxpr(Jaxpr(constvars, invars, outvars, kept), [consts[v] for v in constvars])
+
+
+def _gives_zero(prim, zeros_at, n_operands):
+    """Whether ``prim`` gives zero when its operands at ``zeros_at`` are zero (and the others
+    are anything)."""
+    linear = prim.transpose
+    if linear is None or prim.multiple_results:
+        return False
+    positions = range(n_operands) if linear.positions is None else linear.positions
+    if linear.separately:
+        return any(k in positions for k in zeros_at)
+    return all(k in zeros_at for k in positions)
