@@ -139,6 +139,16 @@ def test_callback_sees_read_only_numpy_arrays():
     assert seen == [(np.ndarray, np.ndarray, False, False)] * 2
     np.testing.assert_array_equal(np.asarray(x), X)  # the input is unchanged
 
+    def host_one(x):  # one operand takes a path of its own
+        seen.append((type(x), x.flags.writeable))
+        return np.sin(x)
+
+    g = lambda x: jax.pure_callback(host_one, jax.ShapeDtypeStruct(x.shape, x.dtype), x)  # noqa: E731
+    for run in (g, jax.jit(g), jax.jit(lambda x: g(x * 2.0))):
+        seen.clear()
+        run(x)
+        assert seen == [(np.ndarray, False)]
+
 
 def test_callback_runs_once_per_jitted_call():
     calls = []

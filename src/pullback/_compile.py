@@ -272,6 +272,11 @@ def optimize(closed):
 
 
 def _callable(eqn):
+    """What the generated line calls: the impl with its parameters bound, or what the
+    primitive's ``rules["specialize"](**params)`` builds for that."""
+    specialize = eqn.prim.rules.get("specialize")
+    if specialize is not None:
+        return specialize(**eqn.params)
     impl = eqn.prim.impl
     return functools.partial(impl, **eqn.params) if eqn.params else impl
 

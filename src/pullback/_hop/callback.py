@@ -7,7 +7,9 @@ JAX shows them). Its rules:
 
 * ``impl`` (eager and compiled alike): call the function on read-only NumPy arrays and check its
   result (the number of leaves, as JAX does, then each leaf's shape and dtype) against
-  ``result_shape_dtypes``;
+  ``result_shape_dtypes``; ``specialize`` gives the compiler the same with the parameters bound
+  once, so that inside ``jit`` a callback costs a read-only view per operand and a type check
+  more than a plain call;
 * ``abstract``: the declared result avals, so ``jit`` stages an equation without calling it;
 * ``vjp``: an error when an operand is being differentiated (nothing can see inside the
   function, and a silent zero gradient would be wrong); otherwise the parent runs it.
@@ -79,14 +81,38 @@ def _read_only(x):
     return view
 
 
-def _pure_callback_impl(*operands, callback, result_avals, sharding, vmap_method):
-    result = callback(*map(_read_only, operands))
-    if len(result_avals) == 1 and type(result) is np.ndarray:
-        # the common case, checked inline: one array of the declared type
-        aval = result_avals[0]
-        if result.dtype == aval.dtype and result.shape == aval.shape:
-            return [result]
-    return _checked_result(callback, result, result_avals)
+def _specialize(*, callback, result_avals, sharding, vmap_method):
+    """The impl with its parameters bound, as compiled programs call it: the user's function
+    called directly, and the common result (one array of the declared type) checked inline."""
+    fn = callback.fn if callback.positional else callback
+    if len(result_avals) != 1:
+        return lambda *operands: _checked_result(
+            callback, fn(*map(_read_only, operands)), result_avals
+        )
+    shape, dtype = result_avals[0].shape, result_avals[0].dtype
+
+    def call(*operands):
+        result = fn(*map(_read_only, operands))
+        if type(result) is np.ndarray and result.dtype == dtype and result.shape == shape:
+            return (result,)
+        return _checked_result(callback, result, result_avals)
+
+    def call_one(x):  # one operand, the commonest callback: the view made inline
+        if type(x) is np.ndarray:
+            x = x.view()
+            x.setflags(write=False)
+        else:
+            x = _read_only(x)
+        result = fn(x)
+        if type(result) is np.ndarray and result.dtype == dtype and result.shape == shape:
+            return (result,)
+        return _checked_result(callback, result, result_avals)
+
+    return call_one if callback.positional and callback.in_tree.num_leaves == 1 else call
+
+
+def _pure_callback_impl(*operands, **params):
+    return _specialize(**params)(*operands)
 
 
 def _checked_result(callback, result, result_avals):
@@ -144,6 +170,7 @@ pure_callback_p = Primitive(
 )
 pure_callback_p.abstract = _abstract
 pure_callback_p.rules["vjp"] = _vjp_rule
+pure_callback_p.rules["specialize"] = _specialize
 
 
 def _result_avals(callback, result_shape_dtypes):
