@@ -459,9 +459,13 @@ while_p.rules["jvp"] = _while_jvp
 # -- pure_callback -------------------------------------------------------------------------------
 
 
+class NoDerivativeError(ValueError):
+    """Forward mode reached code that has no derivative rule (a ``pure_callback``)."""
+
+
 def _pure_callback_jvp(interp, args, params):
     if any(interp.own(a) for a in args):
-        raise ValueError(
+        raise NoDerivativeError(
             f"pure_callback: cannot apply forward-mode differentiation (jvp) to the callback "
             f"{params['callback'].__name__}: it runs outside pullback, so it has no derivative "
             f"rule (its derivative is unknown, not zero). Wrap the function that calls "
@@ -529,27 +533,40 @@ def _check_nondiff(interp, call):
 
 def _transpose_bwd(call, res, out_leaves, vals, tangents):
     """The output tangents: ``bwd(res, ct)`` staged as a linear function of the inexact output
-    cotangents and transposed, applied to the input tangents."""
+    cotangents and transposed, applied to the input tangents.
+
+    What is staged is ``bwd``'s derivative in the cotangent at zero (its JVP there): for a ``bwd``
+    linear in the cotangent, as a VJP is, that is ``bwd`` itself; for a piecewise-linear one such
+    as ``clip_gradient``'s it is ``bwd`` near zero cotangents, which is what ``jacrev`` sees for
+    cotangents inside the clipping range."""
     cv = call.cv
     out_avals = [aval_of(o) for o in out_leaves]
     inexact = [a.dtype.kind in "fc" for a in out_avals]
 
-    def linear_bwd(*cts):
-        it = iter(cts)
+    def linear_bwd(*dcts):
+        parent = state.interp
+        interp = JVPInterp(parent)
+        it = iter(dcts)
         ct_leaves = []
         for aval, m in zip(out_avals, inexact, strict=True):
+            zero_aval = _tangent_aval(aval)
             if m:
-                ct_leaves.append(next(it))
+                ct_leaves.append(interp.lift(_zeros(zero_aval), next(it)))
             else:
-                zero = SymbolicZero(_tangent_aval(aval))
-                ct_leaves.append(zero if cv.symbolic_zeros else _zeros(zero.aval))
+                ct_leaves.append(SymbolicZero(zero_aval) if cv.symbolic_zeros else _zeros(zero_aval))
         ct = _unflatten(call.out_tree, ct_leaves)
-        result = cv.bwd(*[v for _, v in call.nondiff], res, ct)
-        flat = _check_bwd_output(call, result, vals)
-        return [
-            _zeros(_tangent_aval(aval_of(v))) if c is None else c
-            for c, v in zip(flat, vals, strict=True)
-        ]
+        state.interp = interp
+        try:
+            result = cv.bwd(*[v for _, v in call.nondiff], res, ct)
+            flat = _check_bwd_output(call, result, vals)
+        finally:
+            state.interp = parent
+            interp.active = False
+        outs = []
+        for c, v in zip(flat, vals, strict=True):
+            t = None if c is None else interp.tangent(c)
+            outs.append(_zeros(_tangent_aval(aval_of(v))) if t is None else t)
+        return outs
 
     where = (
         f"forward-mode differentiation (jvp) of the custom_vjp function {cv.__name__}: pullback "
@@ -562,17 +579,15 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
     except ConcretizationTypeError as e:
         raise TypeError(
             f"{where}, but {_name(cv.bwd)} needs the cotangent's value (it converts it to NumPy "
-            f"or calls foreign code on it), so it cannot be transposed. Define the forward rule "
+            f"or passes it to foreign code), so it cannot be transposed. Define the forward rule "
             f"with custom_jvp instead. ({e})"
         ) from None
-    try:
-        transposer = _Transposer(closed, [True] * len(ct_avals), _name(cv.bwd))
-    except TypeError as e:
+    except NoDerivativeError as e:
         raise TypeError(
-            f"{where}, but it is not: {e} (bwd calls foreign code such as pure_callback, or a "
-            f"non-linear operation on the cotangent). Define the forward rule with custom_jvp "
-            f"instead."
+            f"{where}, but it calls foreign code on the cotangent, which cannot be transposed: "
+            f"{e}"
         ) from None
+    transposer = _Transposer(closed, [True] * len(ct_avals), _name(cv.bwd))
     forward = transposer.forward([None] * len(ct_avals))
     cts = iter(transposer.backward(forward, tangents))
     return [next(cts) if m else None for m in inexact]
