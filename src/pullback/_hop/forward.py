@@ -19,6 +19,8 @@ rules of the higher-order primitives.
 
 from __future__ import annotations
 
+import numpy as np
+
 from pullback import _dtypes
 from pullback._core import (
     EVAL,
@@ -53,7 +55,7 @@ from pullback._hop.transpose import _Transposer
 from pullback._interp.jvp import JVPInterp, JVPTracer, set_jvp_deriver
 from pullback._interp.stage import StageInterp, StageTracer, trace_flat
 from pullback._ir import eval_closed
-from pullback._ops import full
+from pullback._ops import full, reduce_sum, reshape, stack
 from pullback.tree_util import tree_leaves
 
 __all__ = ["jvp_closed", "PartialStage"]
@@ -577,6 +579,8 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
     try:
         closed = trace_flat(linear_bwd, ct_avals, f"the bwd rule {_name(cv.bwd)} of {cv.__name__}")
     except ConcretizationTypeError as e:
+        if state.interp is EVAL:  # bwd runs Python on the cotangent's value: it can run here
+            return _materialized_jvp(call, res, out_avals, inexact, vals, tangents)
         raise TypeError(
             f"{where}, but {_name(cv.bwd)} needs the cotangent's value (it converts it to NumPy "
             f"or passes it to foreign code), so it cannot be transposed. Define the forward rule "
@@ -591,6 +595,34 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
     forward = transposer.forward([None] * len(ct_avals))
     cts = iter(transposer.backward(forward, tangents))
     return [next(cts) if m else None for m in inexact]
+
+
+def _materialized_jvp(call, res, out_avals, inexact, vals, tangents):
+    """The output tangents from rows of the Jacobian: ``bwd`` applied to each one-hot cotangent
+    gives a row, dotted with the input tangents — for a ``bwd`` that needs concrete cotangents
+    (Python control flow on them, as an iterative solver has), at one call per output element."""
+    cv = call.cv
+    inexact_avals = [a for a, m in zip(out_avals, inexact, strict=True) if m]
+    touts = []
+    for i, aval in enumerate(inexact_avals):
+        rows = []
+        for j in range(aval.size):
+            ct_leaves, it = [], iter(range(len(inexact_avals)))
+            for a, m in zip(out_avals, inexact, strict=True):
+                zero = np.zeros(a.shape, _dtypes.tangent_dtype(a.dtype))
+                if m and next(it) == i:
+                    zero.reshape(-1)[j] = 1
+                ct_leaves.append(Array(zero, False))
+            result = cv.bwd(*[v for _, v in call.nondiff], res, _unflatten(call.out_tree, ct_leaves))
+            flat = _check_bwd_output(call, result, vals)
+            row = _zeros(ShapedArray((), aval.dtype))
+            for c, t in zip(flat, tangents, strict=True):
+                if c is not None and t is not None:
+                    row = row + reduce_sum(c * t, tuple(range(c.ndim)))
+            rows.append(row)
+        touts.append(reshape(stack(rows, 0), aval.shape) if rows else _zeros(aval))
+    it = iter(touts)
+    return [next(it) if m else None for m in inexact]
 
 
 custom_vjp_call_p.rules["jvp"] = _custom_vjp_jvp
