@@ -13,6 +13,7 @@ from pullback._hop.forward import PartialStage
 from pullback._interp.jvp import JVPInterp, zeros_like_tangent
 from pullback._interp.vjp import VJPInterp, VJPTracer, backward
 from pullback._ir import eval_closed
+from pullback._ops import convert_element_type as _convert
 from pullback._ops import full as _full
 from pullback._ops import reshape as _reshape
 from pullback._ops import slice_in_dim as _ops_slice
@@ -363,11 +364,12 @@ def _check_jvp_arguments(primals, tangents):
                     f"jvp called with different primal and tangent shapes{where}: got primal "
                     f"shape {pa.shape} and tangent shape as {ta.shape}."
                 )
+            expected = "float0" if expected == _dtypes.float0 else expected.name
             raise TypeError(
                 f"primal and tangent arguments to jax.jvp do not match{where}; dtypes must be "
                 f"equal, or in case of int/bool primal dtype the tangent dtype must be float0. "
                 f"Got primal dtype {pa.dtype.name} and so expected tangent dtype "
-                f"{expected.name}, but got tangent dtype {ta.dtype.name} instead."
+                f"{expected}, but got tangent dtype {ta.dtype.name} instead."
             )
     return p_leaves, t_leaves, p_tree
 
@@ -420,7 +422,11 @@ def _run_jvp(fun, p_leaves, t_leaves, tree, has_aux):
             p = Array(*to_raw(p))
         primals_out.append(p)
         t = interp.tangent(o)
-        tangents_out.append(zeros_like_tangent(p) if t is None else t)
+        if t is None:
+            t = zeros_like_tangent(p)
+        elif t.weak_type != p.weak_type:  # a tangent takes its primal's weak type, as in JAX
+            t = _convert(t, t.dtype, p.weak_type)
+        tangents_out.append(t)
     return tree_unflatten(out_tree, primals_out), tree_unflatten(out_tree, tangents_out), aux
 
 
@@ -439,7 +445,8 @@ def jvp(fun, primals, tangents, has_aux=False):
 class _LinearizedFunction:
     """The linear map ``linearize`` returns: runs the staged tangent jaxpr."""
 
-    def __init__(self, closed, primals, in_tree, inexact, out_tree, fun):
+    def __init__(self, closed, primals, in_tree, inexact, out_tree, fun, weaks):
+        self._weaks = weaks  # the primal outputs' weak types, which the tangents take (as JAX)
         self._closed = closed
         self._primals = primals
         self._in_tree = in_tree
@@ -454,7 +461,11 @@ class _LinearizedFunction:
     def __call__(self, *tangents):
         _, t_leaves, _ = _check_jvp_arguments(self._primals, tangents)
         ins = [t for t, m in zip(t_leaves, self._inexact, strict=True) if m]
-        return tree_unflatten(self._out_tree, eval_closed(self._closed, *ins))
+        outs = [
+            Array(o._value, w) if type(o) is Array else o
+            for o, w in zip(eval_closed(self._closed, *ins), self._weaks, strict=True)
+        ]
+        return tree_unflatten(self._out_tree, outs)
 
 
 register_pytree_node(_LinearizedFunction, lambda f: ((), f), lambda f, _: f)
@@ -506,7 +517,8 @@ def linearize(fun, *primals):
     finally:
         state.interp = EVAL
         stage.active = False
-    f_jvp = _LinearizedFunction(closed, primals, tree, inexact, out_tree, fun)
+    weaks = [p.weak_type for p in primals_out]
+    f_jvp = _LinearizedFunction(closed, primals, tree, inexact, out_tree, fun, weaks)
     return tree_unflatten(out_tree, primals_out), f_jvp
 
 

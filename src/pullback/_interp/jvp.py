@@ -257,10 +257,10 @@ class JVPInterp(Interpreter):
         return JVPTracer(out, weak, self, t)
 
     def _forward(self, prim, args, params):
-        """``prim`` on values none of which has a tangent: the parent's business."""
-        if self.raw:
-            return EVAL.process(prim, [self._value_of(x) for x in args], params)
-        return self.parent.process(prim, args, params)
+        """``prim`` on values whose tangents do not matter (none, or a primitive without a
+        derivative): the parent's business, on the primals."""
+        vals = [self._value_of(x) for x in args]
+        return (EVAL if self.raw else self.parent).process(prim, vals, params)
 
 
 def _convert(t, dtype):
