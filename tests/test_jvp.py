@@ -46,9 +46,11 @@ def _check(got, expected, rtol=1e-5, atol=1e-5):
 
 def _to_pullback(tree):
     return jax.tree_util.tree_map(
-        lambda x: Array(np.zeros(np.shape(x), pullback.dtypes.float0), False)
-        if np.asarray(x).dtype == jax.dtypes.float0
-        else x,
+        lambda x: (
+            Array(np.zeros(np.shape(x), pullback.dtypes.float0), False)
+            if np.asarray(x).dtype == jax.dtypes.float0
+            else x
+        ),
         tree,
     )
 
@@ -68,10 +70,15 @@ PROGRAMS = [
     ("sin-f32", lambda j, n: n.sin, (np.float32(1.0),), (np.float32(2.0),)),
     ("poly", lambda j, n: lambda x: n.sum(n.sin(x) * x**2 + 3 * x), (_arange(3),), (_arange(3),)),
     ("add-const", lambda j, n: lambda x: x + n.ones(()), (1.0,), (1.0,)),
-    ("broadcast", lambda j, n: lambda x, y: x * y + y, (_arange(3), np.float32(2.0)), (
-        np.ones(3, np.float32),
-        np.float32(1.0),
-    )),
+    (
+        "broadcast",
+        lambda j, n: lambda x, y: x * y + y,
+        (_arange(3), np.float32(2.0)),
+        (
+            np.ones(3, np.float32),
+            np.float32(1.0),
+        ),
+    ),
     ("int-arg", lambda j, n: lambda x, k: x * k, (np.float32(2.0), 3), (np.float32(1.0), F0)),
     (
         "int-out",
@@ -85,19 +92,33 @@ PROGRAMS = [
     ("where", lambda j, n: lambda x: n.where(x > 1.5, x**2, 0.0), (_arange(3),), (_arange(3),)),
     ("clip", lambda j, n: lambda x: n.clip(x, 1.5, 2.5), (_arange(3),), (_arange(3),)),
     ("pow", lambda j, n: lambda x, y: x**y, (np.float32(2.0), np.float32(3.0)), (1.0, 1.0)),
-    ("matmul", lambda j, n: lambda a, b: n.tanh(a @ b), (
-        np.ones((2, 3), np.float32),
-        _arange(3).reshape(3, 1) / 3,
-    ), (np.ones((2, 3), np.float32), np.ones((3, 1), np.float32))),
-    ("index", lambda j, n: lambda x: x[1:] * x[0] + x.at[0].set(5.0)[:2], (_arange(3),), (
-        _arange(3),
-    )),
-    ("dict", lambda j, n: lambda d: {"a": d["x"] * d["y"], "b": n.sum(d["x"])}, (
-        {"x": np.ones(2, np.float32), "y": np.float32(3)},
-    ), ({"x": np.ones(2, np.float32), "y": np.float32(1)},)),
-    ("float64-off", lambda j, n: lambda x: x * np.float64(2.0), (np.float32(1.0),), (
-        np.float32(1.0),
-    )),
+    (
+        "matmul",
+        lambda j, n: lambda a, b: n.tanh(a @ b),
+        (
+            np.ones((2, 3), np.float32),
+            _arange(3).reshape(3, 1) / 3,
+        ),
+        (np.ones((2, 3), np.float32), np.ones((3, 1), np.float32)),
+    ),
+    (
+        "index",
+        lambda j, n: lambda x: x[1:] * x[0] + x.at[0].set(5.0)[:2],
+        (_arange(3),),
+        (_arange(3),),
+    ),
+    (
+        "dict",
+        lambda j, n: lambda d: {"a": d["x"] * d["y"], "b": n.sum(d["x"])},
+        ({"x": np.ones(2, np.float32), "y": np.float32(3)},),
+        ({"x": np.ones(2, np.float32), "y": np.float32(1)},),
+    ),
+    (
+        "float64-off",
+        lambda j, n: lambda x: x * np.float64(2.0),
+        (np.float32(1.0),),
+        (np.float32(1.0),),
+    ),
     ("logsumexp", lambda j, n: lambda x: n.log(n.sum(n.exp(x))), (_arange(3),), (_arange(3),)),
     ("jit", lambda j, n: j.jit(lambda x: n.sin(x) * x), (_arange(2),), (_arange(2),)),
     (
@@ -132,7 +153,9 @@ PROGRAMS = [
     ),
     (
         "while",
-        lambda j, n: lambda x: j.lax.while_loop(lambda c: c[0] < 5, lambda c: (c[0] + 1, c[1] * x), (0, x)),
+        lambda j, n: (
+            lambda x: j.lax.while_loop(lambda c: c[0] < 5, lambda c: (c[0] + 1, c[1] * x), (0, x))
+        ),
         (np.float32(1.1),),
         (np.float32(1.0),),
     ),
@@ -219,8 +242,12 @@ def test_nested_forward_and_reverse():
 def test_check_grads_forward_over_programs():
     from pullback.test_util import check_grads
 
-    check_grads(lambda x: lax.scan(lambda c, x: (c * pnp.sin(x), c), 1.0, x)[0], (_arange(3),), 2,
-                modes=("fwd", "rev"))
+    check_grads(
+        lambda x: lax.scan(lambda c, x: (c * pnp.sin(x), c), 1.0, x)[0],
+        (_arange(3),),
+        2,
+        modes=("fwd", "rev"),
+    )
     check_grads(lambda x: lax.cond(x > 0, pnp.sin, pnp.cos, x), (0.5,), 2, modes=("fwd", "rev"))
 
 
@@ -332,7 +359,10 @@ def test_custom_vjp_symbolic_zeros_under_forward_mode():
         return g * y, g * x
 
     f.defvjp(fwd, bwd, symbolic_zeros=True)
-    _check(pullback.jvp(lambda x: f(x, 3.0), (2.0,), (1.0,)), jax.jvp(lambda x: x * 3.0, (2.0,), (1.0,)))
+    _check(
+        pullback.jvp(lambda x: f(x, 3.0), (2.0,), (1.0,)),
+        jax.jvp(lambda x: x * 3.0, (2.0,), (1.0,)),
+    )
 
 
 def test_custom_vjp_without_tangents_runs_fun_only():
@@ -358,12 +388,16 @@ def test_custom_vjp_whose_bwd_calls_foreign_code_is_an_error():
         return (pullback.pure_callback(lambda c: np.asarray(c) * 2, shape, g),)
 
     f.defvjp(lambda x: (x, None), bwd_with_callback)
-    with pytest.raises(TypeError, match="custom_vjp function f.*bwd rule bwd_with_callback.*foreign"):
+    with pytest.raises(
+        TypeError, match="custom_vjp function f.*bwd rule bwd_with_callback.*foreign"
+    ):
         pullback.jvp(f, (np.float32(1.0),), (np.float32(1.0),))
     # under jit nothing is concrete: a bwd that needs the cotangent's value is refused too
     g = pullback.custom_vjp(lambda x: x)
     g.defvjp(lambda x: (x, None), lambda r, ct: (ct * 2.0 if float(ct) > 0 else ct,))
-    _check(pullback.jvp(g, (np.float32(1.0),), (np.float32(1.0),)), (jnp.float32(1), jnp.float32(2)))
+    _check(
+        pullback.jvp(g, (np.float32(1.0),), (np.float32(1.0),)), (jnp.float32(1), jnp.float32(2))
+    )
     with pytest.raises(TypeError, match="needs the cotangent's value"):
         pullback.jit(lambda x: pullback.jvp(g, (x,), (x,)))(np.float32(1.0))
 
@@ -388,7 +422,10 @@ def test_pure_callback_under_forward_mode_names_the_callback():
     with pytest.raises(ValueError, match="host_sin.*custom_jvp"):
         pullback.jvp(f, (np.float32(1.0),), (np.float32(1.0),))
     # without a tangent it just runs
-    _check(pullback.jvp(lambda y: f(np.float32(1.0)) + y, (1.0,), (1.0,))[0], jnp.float32(np.sin(1) + 1))
+    _check(
+        pullback.jvp(lambda y: f(np.float32(1.0)) + y, (1.0,), (1.0,))[0],
+        jnp.float32(np.sin(1) + 1),
+    )
 
 
 # -- the interface of the interpreter ------------------------------------------------------------
@@ -423,7 +460,9 @@ def test_argument_errors():
         pullback.jvp(lambda a, b: a, (1.0, 2.0), (1.0,))
     with pytest.raises(ValueError, match=r"different primal and tangent shapes at primals\[0\]"):
         pullback.jvp(pnp.sin, (np.ones(3, np.float32),), (np.ones(2, np.float32),))
-    with pytest.raises(TypeError, match="expected tangent dtype float32, but got tangent dtype int32"):
+    with pytest.raises(
+        TypeError, match="expected tangent dtype float32, but got tangent dtype int32"
+    ):
         pullback.jvp(pnp.sin, (np.ones(2, np.float32),), (np.ones(2, np.int32),))
     with pytest.raises(TypeError, match="expected tangent dtype float0"):
         pullback.jvp(lambda k: k, (1,), (1.0,))

@@ -570,13 +570,13 @@ def _basis(leaves):
             one = np.zeros(x.size, x.dtype)
             one[j] = 1
             yield [
-                Array(one.reshape(x.shape), False) if i == k else _zeros_of(y)
+                Array(one.reshape(x.shape), x.weak_type) if i == k else _zeros_of(y)
                 for i, y in enumerate(leaves)
             ]
 
 
 def _zeros_of(x):
-    return Array(np.zeros(x.shape, x.dtype), False)
+    return Array(np.zeros(x.shape, x.dtype), x.weak_type)
 
 
 def _push_basis(push, leaves):
@@ -665,9 +665,11 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
                     f"pass holomorphic=True. For differentiation of non-holomorphic functions "
                     f"involving complex outputs, use jax.vjp directly."
                 )
-        stacked = _push_basis(
-            lambda cts: list(f_vjp(tree_unflatten(out_tree, cts))), out_leaves
-        ) if out_leaves else []
+        stacked = (
+            _push_basis(lambda cts: list(f_vjp(tree_unflatten(out_tree, cts))), out_leaves)
+            if out_leaves
+            else []
+        )
         per_out = [[None] * len(leaves) for _ in out_leaves]
         for i, x in enumerate(leaves):
             start = 0

@@ -384,7 +384,9 @@ def _scan_jvp(interp, args, params):
     jvp, out_mask, carry_mask = _carry_fixed_point(trace, own[nc : nc + nk])
     mask = [*own[:nc], *carry_mask, *own[nc + nk :]]
     tangents = [
-        t if t is not None or not m else _at_tangent_level(interp, _zeros, _tangent_aval(aval_of(p)))
+        t
+        if t is not None or not m
+        else _at_tangent_level(interp, _zeros, _tangent_aval(aval_of(p)))
         for p, t, m in zip(primals, tangents, mask, strict=True)
     ]
     jvp_params = dict(
@@ -436,7 +438,9 @@ def _while_jvp(interp, args, params):
     mask = [*const_mask, *carry_mask]
     body_primals, body_tangents = primals[ncc:], tangents[ncc:]
     body_tangents = [
-        t if t is not None or not m else _at_tangent_level(interp, _zeros, _tangent_aval(aval_of(p)))
+        t
+        if t is not None or not m
+        else _at_tangent_level(interp, _zeros, _tangent_aval(aval_of(p)))
         for p, t, m in zip(body_primals, body_tangents, mask, strict=True)
     ]
     jvp_params = dict(
@@ -555,7 +559,9 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
             if m:
                 ct_leaves.append(interp.lift(_zeros(zero_aval), next(it)))
             else:
-                ct_leaves.append(SymbolicZero(zero_aval) if cv.symbolic_zeros else _zeros(zero_aval))
+                ct_leaves.append(
+                    SymbolicZero(zero_aval) if cv.symbolic_zeros else _zeros(zero_aval)
+                )
         ct = _unflatten(call.out_tree, ct_leaves)
         state.interp = interp
         try:
@@ -588,8 +594,7 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
         ) from None
     except NoDerivativeError as e:
         raise TypeError(
-            f"{where}, but it calls foreign code on the cotangent, which cannot be transposed: "
-            f"{e}"
+            f"{where}, but it calls foreign code on the cotangent, which cannot be transposed: {e}"
         ) from None
     transposer = _Transposer(closed, [True] * len(ct_avals), _name(cv.bwd))
     forward = transposer.forward([None] * len(ct_avals))
@@ -613,7 +618,9 @@ def _materialized_jvp(call, res, out_avals, inexact, vals, tangents):
                 if m and next(it) == i:
                     zero.reshape(-1)[j] = 1
                 ct_leaves.append(Array(zero, False))
-            result = cv.bwd(*[v for _, v in call.nondiff], res, _unflatten(call.out_tree, ct_leaves))
+            result = cv.bwd(
+                *[v for _, v in call.nondiff], res, _unflatten(call.out_tree, ct_leaves)
+            )
             flat = _check_bwd_output(call, result, vals)
             row = _zeros(ShapedArray((), aval.dtype))
             for c, t in zip(flat, tangents, strict=True):

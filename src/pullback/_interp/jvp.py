@@ -148,8 +148,8 @@ class JVPInterp(Interpreter):
         if tangent is None:
             return primal
         if self.raw:
-            value, weak = (primal._value, primal._weak) if isinstance(primal, Array) else to_raw(
-                primal
+            value, weak = (
+                (primal._value, primal._weak) if isinstance(primal, Array) else to_raw(primal)
             )
         else:
             value, weak = primal, weak_of(primal)
