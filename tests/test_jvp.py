@@ -474,3 +474,37 @@ def test_has_aux():
     out, t, aux = pullback.jvp(lambda x: (pnp.sin(x), {"x": x * 2}), (1.0,), (1.0,), has_aux=True)
     expected = jax.jvp(lambda x: (jnp.sin(x), {"x": x * 2}), (1.0,), (1.0,), has_aux=True)
     _check((out, t, aux), expected)
+
+
+def test_linearize_through_higher_order_primitives():
+    def f(x):
+        y = pullback.jit(lambda x: pnp.sin(x) * x)(x)
+        y = lax.scan(lambda c, v: (c * v, c), 1.0, y)[0]
+        return lax.cond(y > 0, lambda y: sin_times(y, y), pnp.cos, y)
+
+    x = _arange(3) / 4
+    y, f_jvp = pullback.linearize(f, x)
+    expected_y, expected_t = pullback.jvp(f, (x,), (np.ones(3, np.float32),))
+    _check((y, f_jvp(np.ones(3, np.float32))), (np.asarray(expected_y), np.asarray(expected_t)))
+    # the linear function can be staged and compiled
+    _check(pullback.jit(f_jvp)(np.ones(3, np.float32)), np.asarray(expected_t))
+
+
+def test_while_loop_with_traced_bounds_under_jit_of_jvp():
+    def f(x, n):
+        return lax.fori_loop(0, n, lambda i, c: c * x + 1.0, x)
+
+    def g(x, n):
+        return jax.lax.fori_loop(0, n, lambda i, c: c * x + 1.0, x)
+
+    got = pullback.jit(lambda x, n: pullback.jvp(lambda x: f(x, n), (x,), (1.0,)))(
+        np.float32(1.5), np.int32(3)
+    )
+    expected = jax.jit(lambda x, n: jax.jvp(lambda x: g(x, n), (x,), (1.0,)))(
+        np.float32(1.5), np.int32(3)
+    )
+    _check(got, expected)
+    jaxpr = pullback.make_jaxpr(lambda x, n: pullback.jvp(lambda x: f(x, n), (x,), (1.0,)))(
+        np.float32(1.5), np.int32(3)
+    )
+    assert "while" in str(jaxpr)

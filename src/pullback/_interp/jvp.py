@@ -61,7 +61,9 @@ def jvp_rule(prim):
 
 def _scalar_operator(name, prim, reflected):
     """``tracer OP python_scalar`` without the generic dispatch (as ``VJPTracer``'s operators):
-    nothing to promote, NEP 50 keeps the tracer's dtype."""
+    nothing to promote, NEP 50 keeps the tracer's dtype. With raw values the rules of these four
+    primitives are plain NumPy on a tangent and a Python scalar (no broadcasting, so their
+    ``unbroadcast`` returns at once): they run as they are, without switching to ``RAW``."""
     impl = prim.impl
     rule = prim.jvp.rules[1 if reflected else 0]
     passes = prim is add_p or (prim is sub_p and not reflected)  # the tangent goes through
@@ -71,27 +73,14 @@ def _scalar_operator(name, prim, reflected):
         if (type(other) is float or type(other) is int) and state.interp is interp and interp.raw:
             v = self._value
             t = self._tangent
-            if reflected:
-                out = impl(other, v)
-                if passes:
-                    return JVPTracer(out, self._weak, interp, t)
-                saved = state.interp
-                state.interp = interp.tbase
-                try:
-                    t = rule(t, out, other, v)
-                finally:
-                    state.interp = saved
-            else:
-                out = impl(v, other)
-                if passes:
-                    return JVPTracer(out, self._weak, interp, t)
-                saved = state.interp
-                state.interp = interp.tbase
-                try:
-                    t = rule(t, out, v, other)
-                finally:
-                    state.interp = saved
-            return JVPTracer(out, self._weak, interp, t)
+            if interp.tbase is RAW:
+                if reflected:
+                    out = impl(other, v)
+                    t = t if passes else rule(t, out, other, v)
+                else:
+                    out = impl(v, other)
+                    t = t if passes else rule(t, out, v, other)
+                return JVPTracer(out, self._weak, interp, t)
         return Array.__dict__[name](self, other)
 
     operator.__name__ = name
@@ -212,8 +201,13 @@ class JVPInterp(Interpreter):
 
     def process(self, prim, args, params):
         rule = prim.rules.get("jvp")
-        if rule is not None:
-            return rule(self, args, params)
+        if rule is not None:  # a higher-order primitive: its rule runs with this level current
+            saved = state.interp
+            state.interp = self
+            try:
+                return rule(self, args, params)
+            finally:
+                state.interp = saved
         tangents = []
         own = False
         for x in args:
