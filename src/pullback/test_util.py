@@ -33,9 +33,9 @@ def _dot(a, b):
     return float(np.real(np.vdot(np.asarray(b, np.complex128), np.asarray(a, np.complex128))))
 
 
-def check_grads(f, args, order, modes=("rev",), atol=None, rtol=None, eps=None):
+def check_grads(f, args, order, modes=("fwd", "rev"), atol=None, rtol=None, eps=None):
     """Check the derivatives of ``f`` at ``args`` up to ``order`` (1 or 2), in forward
-    (``"fwd"``) and/or reverse (``"rev"``) mode.
+    (``"fwd"``) and/or reverse (``"rev"``) mode (both by default, as in JAX).
 
     Inputs are converted to float64 and every directional derivative is compared with a
     central difference; a mismatch raises ``AssertionError`` naming the argument and leaf path.
@@ -82,33 +82,44 @@ def _check(f, args, level, order, modes, tols, rng, name):
 
 
 def _check_fwd(f, args, level, atol, rtol, eps, rng, name):
-    """Compare the JVP along a random direction with central differences; return the direction."""
+    """Compare the JVP along a random direction with central differences, one input leaf at a
+    time; return the whole direction (the tangents of the next order's check)."""
     tangents = tree_map(lambda x: _random_tangent(x, rng), args)
-    _, t_out = _api.jvp(f, args, tangents)
-
-    def along(t):
-        moved = tree_map(
-            lambda x, d: (
-                x if d.dtype == float0 else Array(np.asarray(x) + t * np.asarray(d), False)
-            ),
-            args,
-            tangents,
-        )
-        return tree_leaves(f(*moved))
-
-    up, down = along(eps), along(-eps)
-    for k, (a, u, d) in enumerate(zip(tree_leaves(t_out), up, down, strict=True)):
-        if np.asarray(a).dtype == float0:
+    leaves, in_tree = tree_flatten(args)
+    t_leaves = tree_leaves(tangents)
+    paths = [path for path, _ in tree_flatten_with_path(args)[0]]
+    zeros = [Array(np.zeros(np.shape(t), np.asarray(t).dtype), False) for t in t_leaves]
+    for k, (path, leaf, direction) in enumerate(zip(paths, leaves, t_leaves, strict=True)):
+        if direction.dtype == float0:
             continue
-        numeric = (np.asarray(u, np.complex128) - np.asarray(d, np.complex128)) / (2 * eps)
-        analytic = np.asarray(a, np.complex128)
-        if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
-            raise AssertionError(
-                f"check_grads: forward-mode derivative of {name} (order {level}) disagrees with "
-                f"central differences at output leaf {k}: JVP gives {analytic}, finite "
-                f"differences give {numeric} (atol={atol}, rtol={rtol}, eps={eps})."
-            )
+        only_k = tree_unflatten(in_tree, [direction if j == k else z for j, z in enumerate(zeros)])
+        _, t_out = _api.jvp(f, args, only_k)
+
+        def along(t, k=k, leaf=leaf, direction=direction):
+            moved = list(leaves)
+            moved[k] = Array(np.asarray(leaf) + t * np.asarray(direction), False)
+            return tree_leaves(f(*tree_unflatten(in_tree, moved)))
+
+        for a, u, d in zip(tree_leaves(t_out), along(eps), along(-eps), strict=True):
+            if np.asarray(a).dtype == float0:
+                continue
+            numeric = (np.asarray(u, np.complex128) - np.asarray(d, np.complex128)) / (2 * eps)
+            analytic = np.asarray(a, np.complex128)
+            if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
+                raise AssertionError(
+                    f"check_grads: forward-mode derivative of {name} (order {level}) "
+                    f"{_where(path)} disagrees with central differences: JVP gives {analytic}, "
+                    f"finite differences give {numeric} (atol={atol}, rtol={rtol}, eps={eps})."
+                )
     return tangents
+
+
+def _where(path):
+    """``w.r.t. argument 1, leaf ['w']`` for a leaf at ``path`` of the argument tuple."""
+    leaf_path = keystr(path[1:])
+    return f"w.r.t. argument {keystr(path[:1])[1:-1]}" + (
+        f", leaf {leaf_path}" if leaf_path else ""
+    )
 
 
 def _random_like(x, rng):
@@ -150,11 +161,10 @@ def _check_rev(f, args, level, atol, rtol, eps, rng, name):
         numeric = (along(eps) - along(-eps)) / (2 * eps)
         analytic = _dot(ct_leaves[k], direction)
         if not np.isclose(analytic, numeric, atol=atol, rtol=rtol):
-            leaf_path = keystr(path[1:])
             raise AssertionError(
-                f"check_grads: reverse-mode derivative of {name} (order {level}) w.r.t. argument "
-                f"{keystr(path[:1])[1:-1]}{', leaf ' + leaf_path if leaf_path else ''} disagrees "
-                f"with central differences: VJP gives {analytic:.8g}, finite differences give "
+                f"check_grads: reverse-mode derivative of {name} (order {level}) {_where(path)} "
+                f"disagrees with central differences: VJP gives {analytic:.8g}, finite "
+                f"differences give "
                 f"{numeric:.8g} (atol={atol}, rtol={rtol}, eps={eps})."
             )
     return ct
