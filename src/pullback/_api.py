@@ -624,6 +624,9 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
             start = 0
             for x in leaves:
                 n = x.size
+                if o.dtype.kind not in "fc":  # no derivative: zeros of the output's dtype (JAX)
+                    per_input.append(Array(np.zeros((*o.shape, *x.shape), o.dtype), False))
+                    continue
                 block = _ops_slice(stacked[k], start, start + n, 0)
                 start += n
                 # (inputs, *out) -> (*out, *inputs)
