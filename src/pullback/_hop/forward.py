@@ -14,7 +14,10 @@ rules of the higher-order primitives.
 * **Rules**: ``jit`` (the JVP body bound as a new ``jit``, so ``jvp(jit(f))`` stays compiled),
   ``cond``, ``scan``, ``while`` (tangents of carries found by a fixed point), ``pure_callback`` (an
   error), and ``custom_vjp_call``: forward mode of a ``custom_vjp`` function by transposing its
-  ``bwd`` rule, which is linear in the cotangent.
+  ``bwd`` rule, which is linear in the cotangent (staged as its derivative in the cotangent at
+  zero, so a piecewise-linear ``bwd`` works too; a ``bwd`` that needs concrete cotangents is
+  evaluated on one-hot cotangents instead, eagerly).
+* **linearize**'s tangent level, ``PartialStage``: staging that computes what it does not own.
 """
 
 from __future__ import annotations
