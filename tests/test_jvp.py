@@ -304,6 +304,14 @@ def test_custom_vjp_docs_example_under_forward_mode():
     _against_double_jacrev(lambda x: pnp.sum(sin_times(x, x * 2.0)), _arange(3))
 
 
+def test_forward_over_forward_over_custom_vjp():
+    x, y = np.float32(1.0), np.float32(2.0)
+    for argnums in (0, 1):
+        expected = pullback.jacrev(pullback.jacrev(sin_times, argnums))(x, y)
+        _check(pullback.jacfwd(pullback.jacfwd(sin_times, argnums))(x, y), expected)
+        _check(pullback.jit(pullback.jacfwd(pullback.jacfwd(sin_times, argnums)))(x, y), expected)
+
+
 def test_clip_gradient_under_forward_mode():
     def f(x):
         return clip_gradient(-1.0, 1.0, pnp.sin(x) * 3.0)
@@ -398,7 +406,7 @@ def test_custom_vjp_whose_bwd_calls_foreign_code_is_an_error():
     _check(
         pullback.jvp(g, (np.float32(1.0),), (np.float32(1.0),)), (jnp.float32(1), jnp.float32(2))
     )
-    with pytest.raises(TypeError, match="needs the cotangent's value"):
+    with pytest.raises(TypeError, match="needs the concrete value of the cotangent"):
         pullback.jit(lambda x: pullback.jvp(g, (x,), (x,)))(np.float32(1.0))
 
 

@@ -591,9 +591,11 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
         if state.interp is EVAL:  # bwd runs Python on the cotangent's value: it can run here
             return _materialized_jvp(call, res, out_avals, inexact, vals, tangents)
         raise TypeError(
-            f"{where}, but {_name(cv.bwd)} needs the cotangent's value (it converts it to NumPy "
-            f"or passes it to foreign code), so it cannot be transposed. Define the forward rule "
-            f"with custom_jvp instead. ({e})"
+            f"{where}, but {_name(cv.bwd)} needs the concrete value of the cotangent or of a "
+            f"residual (Python control flow on it, a conversion to NumPy, foreign code), which is "
+            f"not known here (under jit or another staging transformation), so it cannot be "
+            f"transposed. Differentiate outside jit, or define the forward rule with custom_jvp. "
+            f"({e})"
         ) from None
     except NoDerivativeError as e:
         raise TypeError(
