@@ -377,8 +377,10 @@ def _check_jvp_arguments(primals, tangents):
 def _aval(x):
     if isinstance(x, Array):
         return x.aval
-    raw, weak = to_raw(x) if not (type(x) is np.ndarray and x.dtype == _dtypes.float0) else (x, 0)
-    return Array(raw, bool(weak)).aval
+    if isinstance(x, np.ndarray) and x.dtype == _dtypes.float0:  # NumPy cannot canonicalize it
+        return ShapedArray(x.shape, x.dtype)
+    raw, weak = to_raw(x)
+    return ShapedArray(np.shape(raw), raw.dtype, weak)
 
 
 def _run_jvp(fun, p_leaves, t_leaves, tree, has_aux):
