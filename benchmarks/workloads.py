@@ -14,6 +14,8 @@ The ``pullback.jit`` and ``jax.jit`` frameworks wrap that same function in their
 Sizes (``SIZES``):
 
 * ``chain``: float32[16], 200 steps of ``x = sin(x) * 1.01 + 0.1``, then ``grad`` of ``sum``.
+* ``jvp_chain``: ``chain``'s steps in forward mode: ``jvp`` of the float32[16] -> float32[16]
+  map along a fixed tangent (no forward mode in autograd).
 * ``custom_chain``: float32[16], 200 steps of ``x = clip_gradient(sin(x))``, ``grad`` of ``sum``;
   ``clip_gradient`` is an identity whose backward rule clips the cotangent to [-1, 1].
 * ``mlp_small``: batch 32, layer widths 64 -> 64 -> 64 (input 64, one tanh hidden layer of 64,
@@ -33,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-WORKLOADS = ("chain", "custom_chain", "mlp_small", "mlp_large")
+WORKLOADS = ("chain", "jvp_chain", "custom_chain", "mlp_small", "mlp_large")
 FRAMEWORKS = ("numpy", "pullback", "pullback.jit", "autograd", "jax", "jax.jit", "torch")
 FRAMEWORK_LABELS = {
     "numpy": "hand NumPy",
@@ -49,12 +51,14 @@ FRAMEWORK_LABELS = {
 SIZES = {
     "full": {
         "chain": {"n": 16, "steps": 200},
+        "jvp_chain": {"n": 16, "steps": 200},
         "custom_chain": {"n": 16, "steps": 200, "scale": 1.0},
         "mlp_small": {"batch": 32, "widths": (64, 64, 64)},
         "mlp_large": {"batch": 256, "widths": (1024, 1024, 1024, 1024)},
     },
     "tiny": {
         "chain": {"n": 4, "steps": 5},
+        "jvp_chain": {"n": 4, "steps": 5},
         # A loss scale of 3 makes the clipping in clip_gradient's rule actually change values.
         "custom_chain": {"n": 4, "steps": 5, "scale": 3.0},
         "mlp_small": {"batch": 3, "widths": (4, 5, 2)},
@@ -86,9 +90,10 @@ def make_data(workload: str, size: str = "full") -> dict:
     """NumPy float32 inputs for ``workload`` at ``size`` ("full" or "tiny"), from a fixed seed."""
     spec = dict(SIZES[size][workload])
     rng = np.random.default_rng(20261125)
-    if workload in ("chain", "custom_chain"):
+    if workload in ("chain", "custom_chain", "jvp_chain"):
         x = rng.uniform(-1.5, 1.5, size=spec["n"]).astype(np.float32)
-        return {"spec": spec, "x": x}
+        t = rng.uniform(-1.0, 1.0, size=spec["n"]).astype(np.float32)
+        return {"spec": spec, "x": x, "t": t}
     widths = spec["widths"]
     params = []
     for fan_in, fan_out in zip(widths[:-1], widths[1:]):
@@ -117,6 +122,13 @@ def hand_chain(x, steps):
     for xk in reversed(saved):
         g = g * (np.cos(xk) * CHAIN_SCALE)
     return value, g
+
+
+def hand_jvp_chain(x, t, steps):
+    for _ in range(steps):
+        t = t * (np.cos(x) * CHAIN_SCALE)
+        x = np.sin(x) * CHAIN_SCALE + CHAIN_SHIFT
+    return x, t
 
 
 def hand_custom_chain(x, steps, scale):
@@ -158,6 +170,9 @@ def _build_numpy(workload, data):
     if workload == "chain":
         x = data["x"]
         return Impl(lambda: hand_chain(x, spec["steps"]), lambda r: (r[0], [r[1]]))
+    if workload == "jvp_chain":
+        x, t = data["x"], data["t"]
+        return Impl(lambda: hand_jvp_chain(x, t, spec["steps"]), lambda r: (r[0], [r[1]]))
     if workload == "custom_chain":
         x = data["x"]
         return Impl(
@@ -178,6 +193,15 @@ def _jaxlike_chain(jax, jnp, steps):
         return jnp.sum(x)
 
     return jax.grad(f)
+
+
+def _jaxlike_jvp_chain(jax, jnp, steps):
+    def f(x):
+        for _ in range(steps):
+            x = jnp.sin(x) * CHAIN_SCALE + CHAIN_SHIFT
+        return x
+
+    return lambda x, t: jax.jvp(f, (x,), (t,))
 
 
 def _jaxlike_custom_chain(jax, jnp, steps, scale):
@@ -216,6 +240,8 @@ def _jaxlike_mlp(jax, jnp):
 def _jaxlike_fn(jax, jnp, workload, spec):
     if workload == "chain":
         return _jaxlike_chain(jax, jnp, spec["steps"])
+    if workload == "jvp_chain":
+        return _jaxlike_jvp_chain(jax, jnp, spec["steps"])
     if workload == "custom_chain":
         return _jaxlike_custom_chain(jax, jnp, spec["steps"], spec["scale"])
     return _jaxlike_mlp(jax, jnp)
@@ -227,6 +253,9 @@ def _jaxlike_impl(jax, jnp, workload, data, *, jit=False, block=None):
     if jit:
         fn = jax.jit(fn)
     finish = block or (lambda out: out)
+    if workload == "jvp_chain":
+        x, t = jnp.asarray(data["x"]), jnp.asarray(data["t"])
+        return Impl(lambda: finish(fn(x, t)), lambda r: (np.asarray(r[0]), [np.asarray(r[1])]))
     if workload in ("chain", "custom_chain"):
         x = jnp.asarray(data["x"])
         return Impl(lambda: finish(fn(x)), lambda g: (None, [np.asarray(g)]))
@@ -266,6 +295,8 @@ def _build_autograd(workload, data):
     anp = _import("autograd.numpy")
     extend = _import("autograd.extend")
     spec = data["spec"]
+    if workload == "jvp_chain":
+        raise Unavailable("autograd has no forward mode")
     if workload == "chain":
         steps = spec["steps"]
 
@@ -313,6 +344,20 @@ def _build_autograd(workload, data):
 def _build_torch(workload, data):
     torch = _import("torch")
     spec = data["spec"]
+    if workload == "jvp_chain":
+        torch_func = _import("torch.func")
+        x, t, steps = (
+            torch.from_numpy(data["x"].copy()),
+            torch.from_numpy(data["t"].copy()),
+            spec["steps"],
+        )
+
+        def f(x):
+            for _ in range(steps):
+                x = torch.sin(x) * CHAIN_SCALE + CHAIN_SHIFT
+            return x
+
+        return Impl(lambda: torch_func.jvp(f, (x,), (t,)), lambda r: (r[0].numpy(), [r[1].numpy()]))
     if workload in ("chain", "custom_chain"):
         x = torch.from_numpy(data["x"].copy()).requires_grad_(True)
         steps = spec["steps"]

@@ -184,8 +184,15 @@ def test_check_grads_second_order_failure():
 
 
 def test_check_grads_modes():
-    with pytest.raises(NotImplementedError, match="fwd"):
-        check_grads(jnp.sin, (1.0,), order=1, modes=("fwd",))
+    check_grads(jnp.sin, (1.0,), order=2, modes=("fwd",))
+    check_grads(lambda x, y: jnp.sin(x) * y, (0.5, jnp.ones(3)), order=2, modes=("fwd", "rev"))
+    with pytest.raises(ValueError, match="unknown modes"):
+        check_grads(jnp.sin, (1.0,), order=1, modes=("sideways",))
+
+
+def test_check_grads_fwd_catches_a_wrong_jvp():
+    with pytest.raises(AssertionError, match="forward-mode derivative"):
+        check_grads(lambda x: jax.lax.stop_gradient(x) * x, (0.5,), order=1, modes=("fwd",))
 
 
 # -- Array ----------------------------------------------------------------------------------------

@@ -12,7 +12,18 @@ from pullback import (
     tree,
     tree_util,
 )
-from pullback._api import grad, stop_gradient, value_and_grad, vjp
+from pullback._api import (
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
 from pullback._config import config, disable_jit, disable_x64, enable_x64
 from pullback._core import Array
 from pullback._hop.callback import pure_callback
@@ -38,9 +49,15 @@ __all__ = [
     "eval_shape",
     "experimental",
     "grad",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
     "jit",
+    "jvp",
     "lax",
     "linear_transpose",
+    "linearize",
     "make_jaxpr",
     "numpy",
     "pure_callback",

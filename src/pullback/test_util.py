@@ -7,6 +7,7 @@ import numpy as np
 from pullback import _api
 from pullback._config import enable_x64
 from pullback._core import Array
+from pullback._dtypes import float0
 from pullback.tree_util import (
     keystr,
     tree_flatten,
@@ -32,24 +33,23 @@ def _dot(a, b):
     return float(np.real(np.vdot(np.asarray(b, np.complex128), np.asarray(a, np.complex128))))
 
 
-def check_grads(f, args, order, modes=("rev",), atol=None, rtol=None, eps=None):
-    """Check reverse-mode derivatives of ``f`` at ``args`` up to ``order`` (1 or 2).
+def check_grads(f, args, order, modes=("fwd", "rev"), atol=None, rtol=None, eps=None):
+    """Check the derivatives of ``f`` at ``args`` up to ``order`` (1 or 2), in forward
+    (``"fwd"``) and/or reverse (``"rev"``) mode (both by default, as in JAX).
 
     Inputs are converted to float64 and every directional derivative is compared with a
     central difference; a mismatch raises ``AssertionError`` naming the argument and leaf path.
-    Only ``"rev"`` is supported until forward mode lands.
+    At order 2 the first-order JVP and VJP are checked again in every mode, so the modes mix
+    (forward over reverse, ...) as in JAX's ``check_grads``.
 
     >>> import pullback.numpy as jnp
     >>> from pullback.test_util import check_grads
-    >>> check_grads(jnp.sin, (0.5,), order=2)
+    >>> check_grads(jnp.sin, (0.5,), order=2, modes=("fwd", "rev"))
     """
     modes = tuple(modes)
-    unknown = [m for m in modes if m != "rev"]
+    unknown = [m for m in modes if m not in ("fwd", "rev")]
     if unknown:
-        raise NotImplementedError(
-            f"check_grads: modes {unknown} are not available yet; pullback checks reverse mode "
-            f"(modes=('rev',)) until forward mode lands."
-        )
+        raise ValueError(f"check_grads: unknown modes {unknown}; use 'fwd' and/or 'rev'.")
     if order not in (1, 2):
         raise ValueError(f"check_grads: order must be 1 or 2, got {order}.")
     eps = 1e-4 if eps is None else eps
@@ -58,7 +58,68 @@ def check_grads(f, args, order, modes=("rev",), atol=None, rtol=None, eps=None):
     rng = np.random.default_rng(0)
     with enable_x64():
         args64 = tree_map(_as64, tuple(args))
-        _check_rev(f, args64, 1, order, atol, rtol, eps, rng, getattr(f, "__name__", repr(f)))
+        _check(f, args64, 1, order, modes, (atol, rtol, eps), rng, getattr(f, "__name__", repr(f)))
+
+
+def _check(f, args, level, order, modes, tols, rng, name):
+    atol, rtol, eps = tols
+    if "fwd" in modes:
+        tangents = _check_fwd(f, args, level, atol, rtol, eps, rng, name)
+        if level < order:
+
+            def jvp_out(*xs):
+                return _api.jvp(f, xs, tangents)[1]
+
+            _check(jvp_out, args, level + 1, order, modes, tols, rng, f"jvp({name})")
+    if "rev" in modes:
+        ct = _check_rev(f, args, level, atol, rtol, eps, rng, name)
+        if level < order:
+
+            def vjp_out(*xs):
+                return _api.vjp(f, *xs)[1](ct)
+
+            _check(vjp_out, args, level + 1, order, modes, tols, rng, f"vjp({name})")
+
+
+def _check_fwd(f, args, level, atol, rtol, eps, rng, name):
+    """Compare the JVP along a random direction with central differences, one input leaf at a
+    time; return the whole direction (the tangents of the next order's check)."""
+    tangents = tree_map(lambda x: _random_tangent(x, rng), args)
+    leaves, in_tree = tree_flatten(args)
+    t_leaves = tree_leaves(tangents)
+    paths = [path for path, _ in tree_flatten_with_path(args)[0]]
+    zeros = [Array(np.zeros(np.shape(t), np.asarray(t).dtype), False) for t in t_leaves]
+    for k, (path, leaf, direction) in enumerate(zip(paths, leaves, t_leaves, strict=True)):
+        if direction.dtype == float0:
+            continue
+        only_k = tree_unflatten(in_tree, [direction if j == k else z for j, z in enumerate(zeros)])
+        _, t_out = _api.jvp(f, args, only_k)
+
+        def along(t, k=k, leaf=leaf, direction=direction):
+            moved = list(leaves)
+            moved[k] = Array(np.asarray(leaf) + t * np.asarray(direction), False)
+            return tree_leaves(f(*tree_unflatten(in_tree, moved)))
+
+        for a, u, d in zip(tree_leaves(t_out), along(eps), along(-eps), strict=True):
+            if np.asarray(a).dtype == float0:
+                continue
+            numeric = (np.asarray(u, np.complex128) - np.asarray(d, np.complex128)) / (2 * eps)
+            analytic = np.asarray(a, np.complex128)
+            if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
+                raise AssertionError(
+                    f"check_grads: forward-mode derivative of {name} (order {level}) "
+                    f"{_where(path)} disagrees with central differences: JVP gives {analytic}, "
+                    f"finite differences give {numeric} (atol={atol}, rtol={rtol}, eps={eps})."
+                )
+    return tangents
+
+
+def _where(path):
+    """``w.r.t. argument 1, leaf ['w']`` for a leaf at ``path`` of the argument tuple."""
+    leaf_path = keystr(path[1:])
+    return f"w.r.t. argument {keystr(path[:1])[1:-1]}" + (
+        f", leaf {leaf_path}" if leaf_path else ""
+    )
 
 
 def _random_like(x, rng):
@@ -71,7 +132,13 @@ def _random_like(x, rng):
     return Array(out.astype(value.dtype), False)
 
 
-def _check_rev(f, args, level, order, atol, rtol, eps, rng, name):
+def _random_tangent(x, rng):
+    """A random tangent for ``x``: a float0 zero for integer and boolean leaves."""
+    t = _random_like(x, rng)
+    return Array(np.zeros(np.shape(x), float0), False) if t is None else t
+
+
+def _check_rev(f, args, level, atol, rtol, eps, rng, name):
     """Compare ``<ct, J v>`` from the VJP with central differences, one input leaf at a time."""
     out, f_vjp = _api.vjp(f, *args)
     ct = tree_map(lambda o: _random_like(o, rng), out)
@@ -94,16 +161,10 @@ def _check_rev(f, args, level, order, atol, rtol, eps, rng, name):
         numeric = (along(eps) - along(-eps)) / (2 * eps)
         analytic = _dot(ct_leaves[k], direction)
         if not np.isclose(analytic, numeric, atol=atol, rtol=rtol):
-            leaf_path = keystr(path[1:])
             raise AssertionError(
-                f"check_grads: reverse-mode derivative of {name} (order {level}) w.r.t. argument "
-                f"{keystr(path[:1])[1:-1]}{', leaf ' + leaf_path if leaf_path else ''} disagrees "
-                f"with central differences: VJP gives {analytic:.8g}, finite differences give "
+                f"check_grads: reverse-mode derivative of {name} (order {level}) {_where(path)} "
+                f"disagrees with central differences: VJP gives {analytic:.8g}, finite "
+                f"differences give "
                 f"{numeric:.8g} (atol={atol}, rtol={rtol}, eps={eps})."
             )
-    if level < order:
-
-        def first_order(*xs):
-            return _api.vjp(f, *xs)[1](ct)
-
-        _check_rev(first_order, args, level + 1, order, atol, rtol, eps, rng, f"vjp({name})")
+    return ct

@@ -136,6 +136,8 @@ def unary(name, np_fn, d=None, *, vjp=None, inexact=True, differentiable=True, k
     if vjp is None and d is not None:
         vjp = lambda ct, ans, x: ct * d(x, ans)
     prim = Primitive(name, np_fn, vjp=(vjp,) if differentiable else None)
+    if differentiable:
+        prim.jvp = Elementwise(prim.vjp)
     prim.abstract = lambda x: ShapedArray(x.shape, _result_dtype(np_fn, x.dtype), x.weak_type)
     ok = kinds or (_INEXACT if inexact else "biufc")
 
@@ -232,6 +234,8 @@ def binary(
             return g if g.shape == y.shape else unbroadcast(g, y)
 
     prim = Primitive(name, np_fn, vjp=(vjp_x, vjp_y) if differentiable else None, weak="all")
+    if differentiable:
+        prim.jvp = Elementwise(prim.vjp)
     prim.abstract = lambda x, y: ShapedArray(
         np.broadcast_shapes(x.shape, y.shape),
         _result_dtype(np_fn, x.dtype, y.dtype),
@@ -299,6 +303,21 @@ def primitive(name, impl, *, vjp=None, multiple_results=False, weak="all", rules
 
     bind.__name__ = bind.__qualname__ = name
     return prim, bind
+
+
+class Elementwise:
+    """The JVP of an elementwise primitive: its VJP rules, one per operand.
+
+    An elementwise derivative is diagonal, so it is its own transpose: ``rule(t, ans, *args)``
+    with ``t`` of the output's shape is the operand's term of the output tangent (the forward
+    interpreter broadcasts a tangent and its operand to the output's shape first, so the rule's
+    ``unbroadcast`` sums nothing). The derivative is written once, in ``d``/``dx``/``dy``.
+    """
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules):
+        self.rules = rules
 
 
 class Linear:
