@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback._core import RAW, Array, state
+from pullback._core import EVAL, RAW, Array, state
 from pullback._interp.stage import StageInterp, StageTracer, trace_flat
 from pullback._interp.vjp import VJPInterp, backward
 from pullback._ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
@@ -198,6 +198,11 @@ class KnownInterp(StageInterp):
     def process2(self, prim, x, y):
         if self._own(x) or self._own(y):
             return StageInterp.process2(self, prim, x, y)
+        if self.parent is EVAL:  # as eager code does, a Python scalar takes the array's dtype
+            if type(y) in (int, float):
+                y = Array(x.dtype.type(y), True)
+            elif type(x) in (int, float):
+                x = Array(y.dtype.type(x), True)
         return _at(self.parent, self.parent.process2, prim, x, y)
 
 
