@@ -19,6 +19,7 @@ RANKS = {
     "pullback._interp": 6,
     "pullback._compile": 6.5,
     "pullback._hop": 7,
+    "pullback._hop.custom_jvp": 7,
     "pullback._api": 8,
     "pullback.numpy": 9,
     "pullback.lax": 10,
