@@ -551,3 +551,4 @@ add(
 # -- higher-order primitives (parameters are programs; tested in their own files) ----------------
 
 add("custom_vjp_call", {"skip": "higher-order primitive: tests/test_custom_vjp.py"})
+add("custom_jvp_call", {"skip": "higher-order primitive: tests/test_custom_jvp.py"})

@@ -21,6 +21,7 @@ RANKS = {
     "pullback._compile": 6.5,
     "pullback._hop": 7,
     "pullback._hop.forward": 7,
+    "pullback._hop.custom_jvp": 7,
     "pullback._api": 8,
     "pullback.numpy": 9,
     "pullback.lax": 10,

@@ -68,6 +68,27 @@ grad wrt a:
  [-0.39918 -0.19959 -2.59465]]
 matches finite differences: True
 """,
+    "custom_jvp": """\
+grad log1pexp at 3:      0.95257413
+grad log1pexp at 100:    1.0
+jit(grad) at 3:          0.95257413
+second derivative at 1:  0.19661194
+grad safe at 0:          1.0
+newton_sqrt(2):          1.4142135
+grad newton_sqrt at 2:   0.35355338
+{ lambda ; a:f32[]. let
+    b:f32[] = custom_jvp_call[
+      name=log1pexp
+      call_jaxpr={ lambda ; c:f32[]. let
+          d:f32[] = exp c
+          e:f32[] = add 1.0:f32[] d
+          f:f32[] = log e
+        in (f,) }
+      jvp=log1pexp_jvp
+      symbolic_zeros=False
+    ] a
+  in (b,) }
+""",
 }
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")

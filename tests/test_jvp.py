@@ -120,6 +120,13 @@ PROGRAMS = [
         (np.float32(1.0),),
     ),
     ("logsumexp", lambda j, n: lambda x: n.log(n.sum(n.exp(x))), (_arange(3),), (_arange(3),)),
+    (
+        # a value without a tangent keeps its weak type through the parent level
+        "stop-gradient-weak",
+        lambda j, n: lambda k: j.lax.stop_gradient(k) * 3.0 + (k > 1.0) * k,
+        (2.0,),
+        (1.0,),
+    ),
     ("jit", lambda j, n: j.jit(lambda x: n.sin(x) * x), (_arange(2),), (_arange(2),)),
     (
         "cond",

@@ -29,7 +29,7 @@ from pullback._core import Array
 from pullback._hop.callback import pure_callback
 from pullback._hop.jit import ShapeDtypeStruct, eval_shape, jit, make_jaxpr
 from pullback._hop.transpose import linear_transpose
-from pullback.custom_derivatives import closure_convert, custom_gradient, custom_vjp
+from pullback.custom_derivatives import closure_convert, custom_gradient, custom_jvp, custom_vjp
 
 __version__ = "0.1.0"
 
@@ -40,6 +40,7 @@ __all__ = [
     "config",
     "custom_derivatives",
     "custom_gradient",
+    "custom_jvp",
     "custom_vjp",
     "disable_jit",
     "disable_x64",

@@ -1,5 +1,6 @@
 """``pullback.custom_derivatives``: user-defined derivative rules."""
 
+from pullback._hop.custom_jvp import custom_jvp
 from pullback._hop.custom_vjp import (
     CustomVJPException,
     CustomVJPPrimal,
@@ -16,6 +17,7 @@ __all__ = [
     "SymbolicZero",
     "closure_convert",
     "custom_gradient",
+    "custom_jvp",
     "custom_vjp",
     "custom_vjp_primal_tree_values",
 ]

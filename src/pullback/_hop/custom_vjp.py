@@ -173,14 +173,14 @@ class _Signature:
             return f"*args[{i - len(self.param_names)}]"
         return f"#{i}"
 
-    def bind(self, fun_name, args, kwargs):
+    def bind(self, fun_name, args, kwargs, kind="custom_vjp"):
         """``(positional args, keyword-only args)`` with defaults applied."""
         if self.simple and not kwargs and len(args) == self.n_positional:
             return args, {}
         if self.sig is None:
             if kwargs:
                 raise TypeError(
-                    f"custom_vjp function {fun_name} has no inspectable signature, so it can "
+                    f"{kind} function {fun_name} has no inspectable signature, so it can "
                     f"only be called with positional arguments."
                 )
             return args, {}
@@ -188,11 +188,25 @@ class _Signature:
             bound = self.sig.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(
-                f"The input arguments to the custom_vjp-decorated function {fun_name} could not "
+                f"The input arguments to the {kind}-decorated function {fun_name} could not "
                 f"be resolved to positional-only arguments. Binding failed with the error:\n{e}"
             ) from None
         bound.apply_defaults()
         return bound.args, dict(bound.kwargs)
+
+
+def _nondiff_positions(cf, nondiff_argnums, nondiff_argnames):
+    """The sorted positions of ``cf``'s nondiff arguments, given by number or by name."""
+    nums = set(int(i) for i in nondiff_argnums)
+    names = cf._signature.param_names
+    for name in nondiff_argnames:
+        if name not in names:
+            raise ValueError(
+                f"{cf._kind} of {_name(cf.fun)}: nondiff_argnames entry {name!r} is not a "
+                f"positional parameter of {_name(cf.fun)} (parameters: {names})."
+            )
+        nums.add(names.index(name))
+    return tuple(sorted(nums))
 
 
 class custom_vjp:
@@ -213,6 +227,11 @@ class custom_vjp:
     (Array(1.68, dtype=float32), Array(1.08, dtype=float32))
     """
 
+    # what the helpers shared with custom_jvp say in messages
+    _kind = "custom_vjp"
+    _rule_kind = "fwd"
+    _closure_fix = "return its cotangent from bwd"
+
     def __init__(self, fun, nondiff_argnums=(), nondiff_argnames=()):
         functools.update_wrapper(self, fun)
         self.fun = fun
@@ -222,16 +241,7 @@ class custom_vjp:
         self.optimize_remat = False
         self._signature = _Signature(fun)
         self._fast_arity = -1  # the arity of calls that take the fast path, once defvjp is called
-        nums = set(int(i) for i in nondiff_argnums)
-        names = self._signature.param_names
-        for name in nondiff_argnames:
-            if name not in names:
-                raise ValueError(
-                    f"custom_vjp of {_name(fun)}: nondiff_argnames entry {name!r} is not a "
-                    f"positional parameter of {_name(fun)} (parameters: {names})."
-                )
-            nums.add(names.index(name))
-        self.nondiff_argnums = tuple(sorted(nums))
+        self.nondiff_argnums = _nondiff_positions(self, nondiff_argnums, nondiff_argnames)
 
     def defvjp(self, fwd, bwd, symbolic_zeros=False, optimize_remat=False):
         """Define the rule: ``fwd(*args) -> (out, residuals)``, ``bwd(*nondiff, res, ct)``.
@@ -359,28 +369,10 @@ def _call(cv, *args, bound_self=None, **kwargs):
             f"No VJP defined for custom_vjp function {cv.__name__} using defvjp. Call "
             f"{cv.__name__}.defvjp(fwd, bwd) before calling {cv.__name__}."
         )
-    nondiff_argnums = cv.nondiff_argnums
-    if bound_self is not None:
-        args = (bound_self, *args)
-        if 0 not in nondiff_argnums:
-            nondiff_argnums = (0, *nondiff_argnums)
-    args, kwonly = cv._signature.bind(cv.__name__, args, kwargs)
-    for i in nondiff_argnums:
-        if i >= len(args):
-            raise ValueError(
-                f"custom_vjp function {cv.__name__}: nondiff_argnums contains {i}, but the "
-                f"call has only {len(args)} positional arguments."
-            )
+    args, kwonly, nondiff_argnums = _bind(cv, args, kwargs, bound_self)
     if state.interp is EVAL:
         return cv.fun(*args, **kwonly)
-    if nondiff_argnums:
-        nondiff = tuple((i, args[i]) for i in nondiff_argnums)
-        diff = tuple(a for i, a in enumerate(args) if i not in nondiff_argnums)
-        diff_pos = tuple(i for i in range(len(args)) if i not in nondiff_argnums)
-    else:
-        nondiff = ()
-        diff = args
-        diff_pos = tuple(range(len(args)))
+    nondiff, diff, diff_pos = _split_nondiff(args, nondiff_argnums)
     if nondiff or kwonly:
         _check_static(cv, nondiff, kwonly)
     leaves, in_tree = _flatten(diff)
@@ -391,6 +383,34 @@ def _call(cv, *args, bound_self=None, **kwargs):
     return _unflatten(call.out_tree, out)
 
 
+def _bind(cf, args, kwargs, bound_self):
+    """``(positional args, keyword-only args, nondiff positions)`` of a call of ``cf`` (a
+    custom_vjp or custom_jvp function); a bound ``self`` is a nondiff first argument."""
+    nondiff_argnums = cf.nondiff_argnums
+    if bound_self is not None:
+        args = (bound_self, *args)
+        if 0 not in nondiff_argnums:
+            nondiff_argnums = (0, *nondiff_argnums)
+    args, kwonly = cf._signature.bind(cf.__name__, args, kwargs, cf._kind)
+    for i in nondiff_argnums:
+        if i >= len(args):
+            raise ValueError(
+                f"{cf._kind} function {cf.__name__}: nondiff_argnums contains {i}, but the "
+                f"call has only {len(args)} positional arguments."
+            )
+    return args, kwonly, nondiff_argnums
+
+
+def _split_nondiff(args, nondiff_argnums):
+    """``(((position, value), ...) of nondiff arguments, differentiable ones, their positions)``."""
+    if not nondiff_argnums:
+        return (), args, tuple(range(len(args)))
+    nondiff = tuple((i, args[i]) for i in nondiff_argnums)
+    diff = tuple(a for i, a in enumerate(args) if i not in nondiff_argnums)
+    diff_pos = tuple(i for i in range(len(args)) if i not in nondiff_argnums)
+    return nondiff, diff, diff_pos
+
+
 def _check_arguments(cv, diff_pos, diff):
     """Differentiable arguments must be arrays (or pytrees of them)."""
     for pos, arg in zip(diff_pos, diff, strict=True):
@@ -398,7 +418,7 @@ def _check_arguments(cv, diff_pos, diff):
             if not is_valid_leaf(leaf):
                 where = f" at {keystr(path)}" if path else ""
                 raise TypeError(
-                    f"custom_vjp function {cv.__name__}: argument "
+                    f"{cv._kind} function {cv.__name__}: argument "
                     f"{cv._signature.arg_name(pos)!r}{where} is {leaf!r} of type {type(leaf)}, "
                     f"which is not a valid JAX type. Differentiable arguments must be arrays or "
                     f"pytrees of arrays; list its position in nondiff_argnums (or "
@@ -525,9 +545,10 @@ def _flat_output(call, out, rule_fn):
         return leaves
     for path, leaf in tree_flatten_with_path(out)[0]:
         if not is_valid_leaf(leaf):
-            rule = "fun" if rule_fn is call.cv.fun else f"fwd rule {_name(rule_fn)}"
+            cf = call.cv
+            rule = "fun" if rule_fn is cf.fun else f"{cf._rule_kind} rule {_name(rule_fn)}"
             raise TypeError(
-                f"{rule} of custom_vjp function {call.cv.__name__} returned an output containing "
+                f"{rule} of {cf._kind} function {cf.__name__} returned an output containing "
                 f"{leaf!r} of type {type(leaf)} at {keystr(path) or 'the top level'}, which is not "
                 f"a valid JAX type. Outputs must be arrays or pytrees of arrays"
                 + (
@@ -556,17 +577,7 @@ def _stage_rule(interp, args, params):
     transformations become the equation's leading (``num_consts``) arguments."""
     call = params["_call"]
     cv = call.cv
-
-    def fun(*leaves):
-        return _flat_output(call, call.run(cv.fun, list(leaves)), cv.fun)
-
-    try:
-        closed = trace_flat(
-            fun, [aval_of(a) for a in args], f"the function {cv.__name__} for custom_vjp fun"
-        )
-    except UnexpectedTracerError as e:
-        raise _closure_error(cv, e) from None
-    closed, consts = hoist_tracers(closed)
+    closed, consts = _stage_fun(call, args)
     staged = {
         "_call": call,
         "name": cv.__name__,
@@ -578,6 +589,23 @@ def _stage_rule(interp, args, params):
     }
     invars = [interp.atom(a) for a in (*consts, *args)]
     return interp.add_eqn(custom_vjp_call_p, invars, closed.out_avals, staged)
+
+
+def _stage_fun(call, args):
+    """``fun`` traced on the avals of ``args``: ``(closed jaxpr, consts)``, the jaxpr taking the
+    closed-over tracers of enclosing transformations (``consts``) as leading inputs."""
+    cf = call.cv
+
+    def fun(*leaves):
+        return _flat_output(call, call.run(cf.fun, list(leaves)), cf.fun)
+
+    try:
+        closed = trace_flat(
+            fun, [aval_of(a) for a in args], f"the function {cf.__name__} for {cf._kind} fun"
+        )
+    except UnexpectedTracerError as e:
+        raise _closure_error(cf, e) from None
+    return hoist_tracers(closed)
 
 
 def _lift(x, interp):
@@ -640,7 +668,6 @@ def _check_fwd_output(call, out, fun_avals):
 def _record(interp, call, pair, vals, inputs):
     """Check ``fwd``'s result and put the call on the tape; return the output tracers."""
     cv = call.cv
-    raw = interp.raw
     if type(pair) is not tuple or len(pair) != 2:
         _check_pair(cv, pair)
     out, res = pair
@@ -650,6 +677,18 @@ def _record(interp, call, pair, vals, inputs):
         out_leaves = [out]
     else:
         out_leaves = _flat_output(call, out, cv.fwd)
+    outs, weaks, traced = _inexact_outputs(interp, out_leaves)
+    if not outs:
+        return [interp.to_parent(o) for o in out_leaves]
+    data = (call, res, out_leaves, traced, vals, inputs)
+    tracers = interp.record(_bwd_entry, inputs, data, outs, weaks)
+    return _output_tracers(interp, tracers, traced, out_leaves)
+
+
+def _inexact_outputs(interp, out_leaves):
+    """The base-level values and weak types of the inexact outputs (those that get tape slots),
+    and per output its index among them (None for integer and boolean outputs)."""
+    raw = interp.raw
     outs, weaks, traced = [], [], []
     for o in out_leaves:
         if type(o) is Array:
@@ -664,10 +703,11 @@ def _record(interp, call, pair, vals, inputs):
             weaks.append(weak)
         else:
             traced.append(None)
-    if not outs:
-        return [interp.to_parent(o) for o in out_leaves]
-    data = (call, res, out_leaves, traced, vals, inputs)
-    tracers = interp.record(_bwd_entry, inputs, data, outs, weaks)
+    return outs, weaks, traced
+
+
+def _output_tracers(interp, tracers, traced, out_leaves):
+    """The outputs: the tape's tracers where outputs are inexact, parent values elsewhere."""
     if len(tracers) == len(out_leaves):
         return tracers
     return [
@@ -699,12 +739,13 @@ def _guard_closure(cv, interp, fn, *args):
 def _closure_error(cv, e, tracer=None):
     tracer = tracer if tracer is not None else getattr(e, "tracer", None)
     if isinstance(tracer, Tracer) and tracer._interp.active:
-        return CustomVJPException(
-            f"Detected differentiation of the custom_vjp function {cv.__name__} with respect "
+        error = CustomVJPException if cv._kind == "custom_vjp" else UnexpectedTracerError
+        return error(
+            f"Detected differentiation of the {cv._kind} function {cv.__name__} with respect "
             f"to a closed-over value {tracer.aval.str_short()}. That isn't supported: the "
-            f"custom rule has no way to return a cotangent for it. Pass the closed-over value "
-            f"into {cv.__name__} as an argument, and return its cotangent from bwd (or use "
-            f"pullback.closure_convert once available)."
+            f"custom rule has no way to give a derivative for it. Pass the closed-over value "
+            f"into {cv.__name__} as an argument, and {cv._closure_fix} (or use "
+            f"pullback.closure_convert)."
         )
     return e
 

@@ -15,6 +15,12 @@ equations:
   once, so a scan does not stack them.
 
 Equations that depend on neither (constants) go wherever they are used.
+
+``KnownInterp`` is the same split done while a Python function runs (online partial evaluation):
+operations on known values run at once at the parent level, so Python control flow on them works,
+and only operations on the interpreter's own (unknown) tracers are staged. ``custom_jvp`` runs its
+JVP rule so under reverse mode: the primals are known, the tangents unknown, and the staged part
+is the rule's linear part, which is transposed.
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ import weakref
 
 import numpy as np
 
-from pullback._core import RAW, Array, state, to_raw
-from pullback._interp.stage import trace_flat
+from pullback._core import EVAL, RAW, Array, state, to_raw
+from pullback._interp.stage import StageInterp, StageTracer, trace_flat
 from pullback._interp.vjp import VJPInterp, backward
 from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Var, dce, eval_closed
 from pullback._ops import convert_element_type
@@ -38,6 +44,7 @@ __all__ = [
     "record_outputs",
     "run_below",
     "without_zero_inputs",
+    "KnownInterp",
 ]
 
 
@@ -271,3 +278,44 @@ def _gives_zero(prim, zeros_at, n_operands):
     if linear.separately:
         return any(k in positions for k in zeros_at)
     return all(k in zeros_at for k in positions)
+
+
+class KnownInterp(StageInterp):
+    """Stages only operations on its own tracers (the unknowns); an operation on known values
+    alone runs at the parent level, where its result stays concrete (or is taped, or staged, by
+    the parent). Known values used by staged equations become the jaxpr's constants."""
+
+    __slots__ = ()
+
+    def _own(self, x):
+        return type(x) is StageTracer and x._interp is self
+
+    def process(self, prim, args, params):
+        for a in args:
+            if type(a) is StageTracer and a._interp is self:
+                return StageInterp.process(self, prim, args, params)
+        return _at(self.parent, self.parent.process, prim, args, params)
+
+    def process1(self, prim, x):
+        if self._own(x):
+            return StageInterp.process(self, prim, (x,), {})
+        return _at(self.parent, self.parent.process1, prim, x)
+
+    def process2(self, prim, x, y):
+        if self._own(x) or self._own(y):
+            return StageInterp.process2(self, prim, x, y)
+        if self.parent is EVAL:  # as eager code does, a Python scalar takes the array's dtype
+            if type(y) in (int, float):
+                y = Array(x.dtype.type(y), True)
+            elif type(x) in (int, float):
+                x = Array(y.dtype.type(x), True)
+        return _at(self.parent, self.parent.process2, prim, x, y)
+
+
+def _at(level, fn, *args):
+    saved = state.interp
+    state.interp = level
+    try:
+        return fn(*args)
+    finally:
+        state.interp = saved

@@ -6,7 +6,9 @@ equation's primitive must declare where it is linear (``Primitive.transpose``, a
 ``_ops._base.Linear``), and its transposition is its VJP rule: for a linear operand the rule's
 result does not depend on that operand's value, only on its shape and dtype, so the rule is called
 with the operand's aval standing in for it (and the output's aval for ``ans``, which such a rule
-never reads either). ``jit`` equations are transposed through their bodies.
+never reads either). Call-like equations (``jit``, ``custom_vjp_call``, ``custom_jvp_call``: those
+with an ``"inline"`` rule) are transposed through their bodies — a custom rule is about
+differentiation, and the function it decorates is what is linear.
 
 The walk runs with whatever interpreter is current, so the transposed function can itself be
 jitted or differentiated.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 from pullback import _dtypes
 from pullback._core import Array, state, to_raw
-from pullback._hop.jit import jit_p
 from pullback._interp.stage import aval_of_leaf, trace_to_jaxpr
 from pullback._ir import Literal, Var, dce
 from pullback._ops import convert_element_type, full
@@ -41,11 +42,12 @@ class _Transposer:
     """A closed jaxpr prepared for transposition with respect to the inputs marked ``linear``.
 
     ``steps`` holds, per live equation, the positions of its linear inputs (empty for an equation
-    evaluated forward) and, for a ``jit`` equation, the transposer of its body.
+    evaluated forward) and, for a call-like equation, the transposer of its body.
     ``forward`` computes the constant values, ``backward`` maps output cotangents to input ones.
+    ``context`` starts the error for a non-linear operation (default: ``linear_transpose``'s).
     """
 
-    def __init__(self, closed, linear, fun_name):
+    def __init__(self, closed, linear, fun_name, context=None):
         jaxpr = closed.jaxpr
         self.closed = closed
         self.linear_in = linear
@@ -54,12 +56,13 @@ class _Transposer:
         for eqn in dce(jaxpr.outvars, jaxpr.eqns)[0]:
             positions = tuple(k for k, v in enumerate(eqn.invars) if type(v) is Var and v in lin)
             body = None
-            if positions and eqn.prim is jit_p:
+            inline = eqn.prim.rules.get("inline")
+            if positions and inline is not None:
                 mask = [k in positions for k in range(len(eqn.invars))]
-                body = _Transposer(eqn.params["jaxpr"], mask, fun_name)
+                body = _Transposer(inline(eqn.params), mask, fun_name, context)
                 lin.update(v for v, out in zip(eqn.outvars, body.linear_out) if out)
             elif positions:
-                _check_linear(eqn.prim, positions, fun_name)
+                _check_linear(eqn.prim, positions, fun_name, context)
                 lin.update(eqn.outvars)
             self.steps.append((eqn, positions, body))
         self.linear = lin
@@ -117,11 +120,12 @@ class _Transposer:
         return [ct_env.get(v) for v in jaxpr.invars]
 
 
-def _check_linear(prim, positions, fun_name):
+def _check_linear(prim, positions, fun_name, context=None):
     linear = prim.transpose
     if linear is not None and linear.allows(positions):
         return
-    where = f"linear_transpose of {fun_name}: {fun_name} is not linear in its inputs: primitive"
+    context = context or f"linear_transpose of {fun_name}: {fun_name} is not linear in its inputs"
+    where = f"{context}: primitive"
     if linear is None:
         detail = f"{prim.name} is applied to a value that depends on them"
     elif linear.separately and len(positions) > 1:

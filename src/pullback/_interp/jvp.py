@@ -253,8 +253,11 @@ class JVPInterp(Interpreter):
     def _forward(self, prim, args, params):
         """``prim`` on values whose tangents do not matter (none, or a primitive without a
         derivative): the parent's business, on the primals."""
-        vals = [self._value_of(x) for x in args]
-        return (EVAL if self.raw else self.parent).process(prim, vals, params)
+        if not self.raw:
+            return self.parent.process(prim, [self._value_of(x) for x in args], params)
+        # EVAL derives the result's weak type from its operands' (and rejects escaped tracers)
+        vals = [Array(x._value, x._weak) if self.own(x) else x for x in args]
+        return EVAL.process(prim, vals, params)
 
 
 def _convert(t, dtype):
