@@ -12,7 +12,7 @@ from pullback import (
     tree,
     tree_util,
 )
-from pullback._api import grad, stop_gradient, value_and_grad, vjp
+from pullback._api import grad, stop_gradient, value_and_grad, vjp, vmap
 from pullback._config import config, disable_jit, disable_x64, enable_x64
 from pullback._core import Array
 from pullback._hop.callback import pure_callback
@@ -50,4 +50,5 @@ __all__ = [
     "tree_util",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
