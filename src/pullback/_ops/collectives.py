@@ -67,6 +67,7 @@ def _collective(name, over_batch, unbatched, vjp):
     prim = Primitive(name, _unbound(name, f"lax.{name}"), vjp=(vjp,))
     prim.abstract = lambda x, *, axes: x
     prim.rules["batch"] = _reduction_rule(prim, over_batch, unbatched)
+    prim.rules["unfoldable"] = True
     return prim
 
 
@@ -121,6 +122,7 @@ def _axis_index_batch(interp, args, params):
 axis_index_p = Primitive("axis_index", _unbound("axis_index", "lax.axis_index"), weak="never")
 axis_index_p.abstract = lambda *, axis_name: ShapedArray((), np.int32)
 axis_index_p.rules["batch"] = _axis_index_batch
+axis_index_p.rules["unfoldable"] = True
 
 
 def axis_index(axis_name):
