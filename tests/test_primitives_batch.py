@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_primitives import SAMPLES, _cases
 
 import pullback
 from pullback._config import enable_x64
 from pullback._core import Array, ConcretizationTypeError, registry
 from pullback._ir import check_jaxpr
 from pullback.tree_util import tree_flatten
-from test_primitives import SAMPLES, _cases
 
 N = 3  # examples per batch
 
@@ -115,8 +115,12 @@ def test_batch_rule_matches_loop(name, r):
         for s, g in zip(tree_flatten(staged)[0], tree_flatten(got)[0], strict=True):
             assert (s.shape, s.dtype, s.weak_type) == (g.shape, g.dtype, g.weak_type), what
             np.testing.assert_allclose(
-                np.asarray(s._value), np.asarray(g._value), rtol=1e-12, atol=1e-14,
-                equal_nan=True, err_msg=f"{what} under jit",
+                np.asarray(s._value),
+                np.asarray(g._value),
+                rtol=1e-12,
+                atol=1e-14,
+                equal_nan=True,
+                err_msg=f"{what} under jit",
             )
 
 

@@ -8,9 +8,10 @@ import inspect
 import numpy as np
 
 from pullback import _dtypes
-from pullback._core import Array, aval_of, is_valid_leaf, state, to_raw
+from pullback._core import Array, Tracer, aval_of, is_valid_leaf, state, to_raw
 from pullback._interp.batch import batch_call
 from pullback._interp.vjp import VJPInterp, VJPTracer, backward
+from pullback._ops import convert_element_type as _ops_convert
 from pullback._ops import stop_gradient as _stop_gradient
 from pullback._ops._base import batch_at
 from pullback.tree_util import (
@@ -64,16 +65,20 @@ class _VJPFunction:
                 f"output {self._out_tree}."
             )
         raw = self._interp.raw
+        # cotangents traced by a transformation applied to the pullback (vmap of it: jacrev):
+        # the backward pass runs under that transformation, on the tape's raw values
+        lifted = raw and any(isinstance(c, Tracer) for c in ct_leaves)
         seeds = []
         for c, (tracer, shape, dtype) in zip(ct_leaves, self._out_records, strict=True):
             _check_cotangent(c, shape, dtype)
             if tracer is not None:
-                seeds.append((tracer._idx, to_raw(c)[0] if raw else c))
-        return tree_unflatten(self._in_tree, self._input_cotangents(seeds))
+                seeds.append((tracer._idx, to_raw(c)[0] if raw and not lifted else c))
+        base = state.interp if lifted else None
+        return tree_unflatten(self._in_tree, self._input_cotangents(seeds, base))
 
-    def _input_cotangents(self, seeds):
+    def _input_cotangents(self, seeds, base=None):
         interp = self._interp
-        cts = backward(interp, seeds) if seeds else None
+        cts = backward(interp, seeds, base) if seeds else None
         raw = interp.raw
         out = []
         for tracer, shape, dtype, weak in self._in_records:
@@ -83,6 +88,8 @@ class _VJPFunction:
             ct = cts[tracer._idx] if cts is not None else None
             if ct is None:
                 out.append(Array(np.zeros(shape, dtype), weak))
+            elif isinstance(ct, Tracer):
+                out.append(ct if ct.dtype == dtype else _ops_convert(ct, dtype, weak))
             elif raw:
                 if ct.dtype != dtype:
                     ct = ct.astype(dtype)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pullback import _dtypes
 from pullback._core import Array, Interpreter, Tracer, concretization_error, state, to_raw
-from pullback._ops._base import batch_at, weak_of
+from pullback._ops._base import batch_at, bind_here, weak_of
 
 __all__ = ["BatchInterp", "BatchTracer", "batch_fun", "batch_call"]
 
@@ -153,13 +153,10 @@ class BatchInterp(Interpreter):
     def _forward2(self, prim, args):
         """An operation on values this level does not own, at the parent level (through its
         one- and two-operand entry points, which type Python scalars as their neighbours)."""
-        parent = self.parent
         saved = state.interp
-        state.interp = parent
+        state.interp = self.parent
         try:
-            if len(args) == 1:
-                return parent.process1(prim, args[0])
-            return parent.process2(prim, *args)
+            return bind_here(prim, args, {})
         finally:
             state.interp = saved
 

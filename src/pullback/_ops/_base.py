@@ -350,7 +350,13 @@ def bind_here(prim, values, params):
         if len(values) == 1:
             return interp.process1(prim, values[0])
         if len(values) == 2:
-            return interp.process2(prim, values[0], values[1])
+            x, y = values
+            if interp is EVAL and (type(x) in _PY_NUMBERS or type(y) in _PY_NUMBERS):
+                # as the families' own fast path: NumPy keeps the array's dtype (NEP 50)
+                rx = x if type(x) in _PY_NUMBERS else to_raw(x)[0]
+                ry = y if type(y) in _PY_NUMBERS else to_raw(y)[0]
+                return Array(prim.impl(rx, ry), weak_of(x) and weak_of(y))
+            return interp.process2(prim, x, y)
     return interp.process(prim, values, params)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback._core import Primitive, ShapedArray, state
+from pullback._core import Array, Primitive, ShapedArray, state, to_raw
 from pullback._ops._base import bind_here
 from pullback._ops.creation import arange
 from pullback._ops.reductions import reduce_max, reduce_min
@@ -55,7 +55,10 @@ def _reduction_rule(prim, over_batch, unbatched):
         def reduce():
             d = interp.bdim(x)
             v = interp.value(x)
-            out = unbatched(v, interp.axis_size) if d is None else over_batch(v, d)
+            if d is None:
+                out = unbatched(v if isinstance(v, Array) else Array(*to_raw(v)), interp.axis_size)
+            else:
+                out = over_batch(v, d)
             return bind_here(prim, [out], {"axes": rest}) if rest else out
 
         return _at_parent(interp, reduce)
