@@ -299,7 +299,7 @@ def test_custom_vjp_jit_of_grad_of_vmap():
     assert ("bwd", ()) in calls
 
 
-# -- pure_callback ----------------------------------------------------------------------------------
+# -- pure_callback --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

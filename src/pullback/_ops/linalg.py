@@ -17,6 +17,7 @@ import numpy as np
 from pullback._core import EVAL, RAW, Array, ShapedArray, state
 from pullback._ops._base import Linear, align_batched, batch_at, primitive, unbroadcast
 from pullback._ops.creation import eye
+from pullback._ops.elementwise import multiply
 from pullback._ops.shape import PerOperand
 from pullback._ops.structural import broadcast_to, reduce_sum, reshape, transpose
 
@@ -185,6 +186,10 @@ def _matmul_batch(values, bdims):
         k, size, n = y.shape
         return reshape(matmul(x, reshape(y, (k, size * n))), (x.shape[0], size, n)), 1
     (x, y), _ = align_batched((x, y), (dx, dy), keep=False)
+    if x.shape[-1] == 1:
+        # a stack of outer products (per-example weight gradients): NumPy's batched matmul
+        # makes one small BLAS call per example, a broadcast product is 3-4x faster
+        return multiply(x, y), 0
     return matmul(x, y), 0
 
 
