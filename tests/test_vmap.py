@@ -125,6 +125,11 @@ def test_inconsistent_sizes_name_the_arguments():
             "must be an int, None",
         ),
         (
+            lambda: jax.vmap(lambda a: a, in_axes={"a": 0})({"a": jnp.ones(2)}),
+            TypeError,
+            "must be an int, None",
+        ),
+        (
             lambda: jax.vmap(lambda a: a, in_axes=({"b": 0},))({"a": jnp.ones(2)}),
             ValueError,
             "tree prefix",

@@ -431,7 +431,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         raise TypeError(f"vmap requires a callable as its first argument, got {fun!r}.")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # as JAX: a list of axes is read as a tuple
-    if not (in_axes is None or type(in_axes) in (int, tuple, dict)) or not _axis_spec_ok(in_axes):
+    if not (in_axes is None or type(in_axes) in (int, tuple)) or not _axis_spec_ok(in_axes):
         raise TypeError(
             f"vmap in_axes must be an int, None, or a tuple of entries corresponding to the "
             f"positional arguments passed to the function, but got {in_axes}."
