@@ -22,6 +22,10 @@ Sizes (``SIZES``):
   output 64), ``value_and_grad`` of the mean squared error with respect to the parameters.
 * ``mlp_large``: batch 256, widths 1024 -> 1024 -> 1024 -> 1024 (three weight matrices, tanh after
   the first two).
+* ``per_example_grads``: ``vmap(grad(loss), in_axes=(None, 0, 0))`` of ``mlp_small``'s loss over
+  128 single examples (one gradient of every parameter per example); the hand-written version
+  computes the per-example weight gradients as batched outer products. The framework
+  ``pullback.loop`` is a Python loop of pullback ``grad`` calls, one per example.
 
 All data is float32 and comes from a fixed seed.
 """
@@ -35,12 +39,22 @@ from typing import Any
 
 import numpy as np
 
-WORKLOADS = ("chain", "jvp_chain", "custom_chain", "mlp_small", "mlp_large")
-FRAMEWORKS = ("numpy", "pullback", "pullback.jit", "autograd", "jax", "jax.jit", "torch")
+WORKLOADS = ("chain", "jvp_chain", "custom_chain", "mlp_small", "mlp_large", "per_example_grads")
+FRAMEWORKS = (
+    "numpy",
+    "pullback",
+    "pullback.jit",
+    "pullback.loop",
+    "autograd",
+    "jax",
+    "jax.jit",
+    "torch",
+)
 FRAMEWORK_LABELS = {
     "numpy": "hand NumPy",
     "pullback": "pullback",
     "pullback.jit": "pullback jit",
+    "pullback.loop": "pullback grad loop",
     "autograd": "autograd",
     "jax": "JAX eager",
     "jax.jit": "JAX jit",
@@ -55,6 +69,7 @@ SIZES = {
         "custom_chain": {"n": 16, "steps": 200, "scale": 1.0},
         "mlp_small": {"batch": 32, "widths": (64, 64, 64)},
         "mlp_large": {"batch": 256, "widths": (1024, 1024, 1024, 1024)},
+        "per_example_grads": {"batch": 128, "widths": (64, 64, 64)},
     },
     "tiny": {
         "chain": {"n": 4, "steps": 5},
@@ -64,6 +79,7 @@ SIZES = {
         "mlp_small": {"batch": 3, "widths": (4, 5, 2)},
         # One square weight matrix, as at the full sizes: a transpose of it keeps its shape.
         "mlp_large": {"batch": 3, "widths": (4, 5, 5, 3)},
+        "per_example_grads": {"batch": 3, "widths": (4, 5, 2)},
     },
 }
 
@@ -165,6 +181,26 @@ def hand_mlp(params, x, y):
     return loss, grads
 
 
+def hand_per_example(params, x, y):
+    """The gradient of the loss of each example (a row of ``x`` and ``y``) on its own."""
+    n = len(params)
+    acts = [x]
+    h = x
+    for i, (w, b) in enumerate(params):
+        z = h @ w + b
+        h = np.tanh(z) if i < n - 1 else z
+        acts.append(h)
+    g = (h - y) * (2.0 / y.shape[1])  # d mean((pred - y)^2) / d pred, per example
+    grads = [None] * n
+    for i in reversed(range(n)):
+        w, _ = params[i]
+        h_in = acts[i]
+        grads[i] = (np.einsum("bi,bj->bij", h_in, g), g)
+        if i > 0:
+            g = (g @ w.T) * (1.0 - h_in * h_in)
+    return grads
+
+
 def _build_numpy(workload, data):
     spec = data["spec"]
     if workload == "chain":
@@ -180,6 +216,8 @@ def _build_numpy(workload, data):
             lambda r: (r[0], [r[1]]),
         )
     params, x, y = data["params"], data["x"], data["y"]
+    if workload == "per_example_grads":
+        return Impl(lambda: hand_per_example(params, x, y), lambda r: (None, _flat_params(r)))
     return Impl(lambda: hand_mlp(params, x, y), lambda r: (r[0], _flat_params(r[1])))
 
 
@@ -225,7 +263,7 @@ def _jaxlike_custom_chain(jax, jnp, steps, scale):
     return jax.grad(f)
 
 
-def _jaxlike_mlp(jax, jnp):
+def _jaxlike_mlp_loss(jnp):
     def loss(params, x, y):
         h = x
         for w, b in params[:-1]:
@@ -234,6 +272,13 @@ def _jaxlike_mlp(jax, jnp):
         pred = h @ w + b
         return jnp.mean((pred - y) ** 2)
 
+    return loss
+
+
+def _jaxlike_mlp(jax, jnp, per_example=False):
+    loss = _jaxlike_mlp_loss(jnp)
+    if per_example:
+        return jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))
     return jax.value_and_grad(loss)
 
 
@@ -244,7 +289,7 @@ def _jaxlike_fn(jax, jnp, workload, spec):
         return _jaxlike_jvp_chain(jax, jnp, spec["steps"])
     if workload == "custom_chain":
         return _jaxlike_custom_chain(jax, jnp, spec["steps"], spec["scale"])
-    return _jaxlike_mlp(jax, jnp)
+    return _jaxlike_mlp(jax, jnp, per_example=workload == "per_example_grads")
 
 
 def _jaxlike_impl(jax, jnp, workload, data, *, jit=False, block=None):
@@ -261,6 +306,11 @@ def _jaxlike_impl(jax, jnp, workload, data, *, jit=False, block=None):
         return Impl(lambda: finish(fn(x)), lambda g: (None, [np.asarray(g)]))
     params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in data["params"]]
     x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
+    if workload == "per_example_grads":
+        return Impl(
+            lambda: finish(fn(params, x, y)),
+            lambda r: (None, [np.asarray(g) for g in _flat_params(r)]),
+        )
     return Impl(
         lambda: finish(fn(params, x, y)),
         lambda r: (np.asarray(r[0]), [np.asarray(g) for g in _flat_params(r[1])]),
@@ -280,6 +330,29 @@ def _build_pullback(workload, data, jit):
     return _jaxlike_impl(pb, pnp, workload, data, jit=jit)
 
 
+def _build_pullback_loop(workload, data):
+    """``per_example_grads`` as a Python loop of pullback ``grad`` calls, one per example."""
+    if workload != "per_example_grads":
+        raise Unavailable("the grad loop is only a baseline of per_example_grads")
+    pb = _import("pullback")
+    pnp = _import("pullback.numpy")
+    grad = pb.grad(_jaxlike_mlp_loss(pnp))
+    params = [(pnp.asarray(w), pnp.asarray(b)) for w, b in data["params"]]
+    xs = [pnp.asarray(r) for r in data["x"]]
+    ys = [pnp.asarray(r) for r in data["y"]]
+
+    def run():
+        return [grad(params, x, y) for x, y in zip(xs, ys, strict=True)]
+
+    def to_numpy(per):
+        stacked = [
+            np.stack([np.asarray(g) for g in leaves]) for leaves in zip(*map(_flat_params, per))
+        ]
+        return None, stacked
+
+    return Impl(run, to_numpy)
+
+
 def _build_jax(workload, data, jit):
     jax = _import("jax")
     jnp = _import("jax.numpy")
@@ -291,6 +364,8 @@ def _build_jax(workload, data, jit):
 
 
 def _build_autograd(workload, data):
+    if workload == "per_example_grads":
+        raise Unavailable("autograd has no vmap")
     autograd = _import("autograd")
     anp = _import("autograd.numpy")
     extend = _import("autograd.extend")
@@ -393,6 +468,8 @@ def _build_torch(workload, data):
 
         return Impl(run, lambda g: (None, [g.numpy()]))
 
+    if workload == "per_example_grads":
+        return _build_torch_per_example(torch, data)
     params = [
         (
             torch.from_numpy(w.copy()).requires_grad_(True),
@@ -415,6 +492,25 @@ def _build_torch(workload, data):
     return Impl(run, lambda r: (r[0].numpy(), [g.numpy() for g in r[1]]))
 
 
+def _build_torch_per_example(torch, data):
+    from torch.func import grad, vmap
+
+    params = [(torch.from_numpy(w.copy()), torch.from_numpy(b.copy())) for w, b in data["params"]]
+    x, y = torch.from_numpy(data["x"].copy()), torch.from_numpy(data["y"].copy())
+
+    def loss(params, x, y):
+        h = x
+        for w, b in params[:-1]:
+            h = torch.tanh(h @ w + b)
+        w, b = params[-1]
+        return torch.mean((h @ w + b - y) ** 2)
+
+    per_example = vmap(grad(loss), in_dims=(None, 0, 0))
+    return Impl(
+        lambda: per_example(params, x, y), lambda r: (None, [g.numpy() for g in _flat_params(r)])
+    )
+
+
 # -- entry point ---------------------------------------------------------------------------------
 
 
@@ -424,6 +520,8 @@ def build(framework: str, workload: str, data: dict) -> Impl:
         return _build_numpy(workload, data)
     if framework in ("pullback", "pullback.jit"):
         return _build_pullback(workload, data, jit=framework == "pullback.jit")
+    if framework == "pullback.loop":
+        return _build_pullback_loop(workload, data)
     if framework == "autograd":
         return _build_autograd(workload, data)
     if framework in ("jax", "jax.jit"):

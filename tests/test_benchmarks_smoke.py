@@ -18,11 +18,15 @@ _spec.loader.exec_module(workloads)
 
 
 @pytest.mark.parametrize("name", workloads.WORKLOADS)
-@pytest.mark.parametrize("framework", ["pullback", "pullback.jit"])
+@pytest.mark.parametrize("framework", ["pullback", "pullback.jit", "pullback.loop"])
 def test_pullback_matches_hand_numpy(framework, name):
     data = workloads.make_data(name, "tiny")
     hand = workloads.build("numpy", name, data)
-    pb = workloads.build(framework, name, data)
+    try:
+        pb = workloads.build(framework, name, data)
+    except workloads.Unavailable:
+        assert framework == "pullback.loop" and name != "per_example_grads"
+        return
     expected = hand.to_numpy(hand.run())
     got = pb.to_numpy(pb.run())
     assert workloads.compare(got, expected) is None, workloads.compare(got, expected)

@@ -23,6 +23,7 @@ from pullback._api import (
     stop_gradient,
     value_and_grad,
     vjp,
+    vmap,
 )
 from pullback._config import config, disable_jit, disable_x64, enable_x64
 from pullback._core import Array
@@ -68,4 +69,5 @@ __all__ = [
     "tree_util",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]

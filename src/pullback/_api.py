@@ -4,12 +4,14 @@ forward mode (``jvp``, ``linearize``) and Jacobians (``jacfwd``, ``jacrev``, ``h
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
 from pullback import _dtypes
-from pullback._core import EVAL, Array, ShapedArray, is_valid_leaf, state, to_raw
+from pullback._core import EVAL, Array, ShapedArray, Tracer, aval_of, is_valid_leaf, state, to_raw
 from pullback._hop.forward import PartialStage
+from pullback._interp.batch import batch_call
 from pullback._interp.jvp import JVPInterp, zeros_like_tangent
 from pullback._interp.vjp import VJPInterp, VJPTracer, backward
 from pullback._ir import eval_closed
@@ -20,6 +22,7 @@ from pullback._ops import slice_in_dim as _ops_slice
 from pullback._ops import stack as _ops_stack
 from pullback._ops import stop_gradient as _stop_gradient
 from pullback._ops import transpose as _transpose
+from pullback._ops._base import batch_at
 from pullback.tree_util import (
     keystr,
     register_pytree_node,
@@ -71,16 +74,20 @@ class _VJPFunction:
                 f"output {self._out_tree}."
             )
         raw = self._interp.raw
+        # cotangents traced by a transformation applied to the pullback (vmap of it: jacrev):
+        # the backward pass runs under that transformation, on the tape's raw values
+        lifted = raw and any(isinstance(c, Tracer) for c in ct_leaves)
         seeds = []
         for c, (tracer, shape, dtype) in zip(ct_leaves, self._out_records, strict=True):
             _check_cotangent(c, shape, dtype)
             if tracer is not None:
-                seeds.append((tracer._idx, to_raw(c)[0] if raw else c))
-        return tree_unflatten(self._in_tree, self._input_cotangents(seeds))
+                seeds.append((tracer._idx, to_raw(c)[0] if raw and not lifted else c))
+        base = state.interp if lifted else None
+        return tree_unflatten(self._in_tree, self._input_cotangents(seeds, base))
 
-    def _input_cotangents(self, seeds):
+    def _input_cotangents(self, seeds, base=None):
         interp = self._interp
-        cts = backward(interp, seeds) if seeds else None
+        cts = backward(interp, seeds, base) if seeds else None
         raw = interp.raw
         out = []
         for tracer, shape, dtype, weak in self._in_records:
@@ -90,6 +97,8 @@ class _VJPFunction:
             ct = cts[tracer._idx] if cts is not None else None
             if ct is None:
                 out.append(Array(np.zeros(shape, dtype), weak))
+            elif isinstance(ct, Tracer):
+                out.append(ct if ct.dtype == dtype else _convert(ct, dtype, weak))
             elif raw:
                 if ct.dtype != dtype:
                     ct = ct.astype(dtype)
@@ -154,10 +163,10 @@ def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
         if dtype.kind in "fc":
             t = interp.new_input(leaf)
             args.append(t)
-            records.append((t, value.shape, dtype, t._weak))
+            records.append((t, leaf.shape, dtype, t._weak))
         else:
             args.append(leaf)
-            records.append((None, value.shape, dtype, False))
+            records.append((None, leaf.shape, dtype, False))
     saved = state.interp
     state.interp = interp
     try:
@@ -176,7 +185,7 @@ def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
     if isinstance(out, Array):  # one array output: the common case of grad
         own = type(out) is VJPTracer and out._interp is interp
         p = interp.to_parent(out) if own else out
-        out_records = [(out if own else None, p._value.shape, p._value.dtype)]
+        out_records = [(out if own else None, p.shape, p.dtype)]
         f_vjp = _VJPFunction(interp, in_tree, records, _LEAF_TREEDEF, out_records, fun)
         return (p, f_vjp, aux) if has_aux else (p, f_vjp)
     out_leaves, out_tree = tree_flatten(out)
@@ -271,7 +280,7 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
         else:
             out, f_vjp = _vjp(f_dyn, leaves, in_tree, False, dyn, inexact)
         value = getattr(out, "_value", None)
-        if value is None or value.shape != () or value.dtype.kind != "f":
+        if value is None or out.shape != () or value.dtype.kind != "f":
             _check_scalar_output(out, fun, who)
         tracer = f_vjp._out_records[0][0]
         seeds = []
@@ -718,3 +727,163 @@ def _check_holomorphic(holomorphic, who):
 @functools.cache
 def _flat_tree(n):
     return tree_flatten((0,) * n)[1]
+
+
+# -- vmap --------------------------------------------------------------------------------------
+
+
+def _axis_spec_ok(spec):
+    return all(
+        a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool))
+        for a in tree_flatten(spec, is_leaf=lambda x: x is None)[0]
+    )
+
+
+def _flatten_axes(what, value_tree, spec):
+    """One axis (or None) per leaf of ``value_tree``, from ``spec``, a prefix of it."""
+    specs, spec_def = tree_flatten(spec, is_leaf=lambda x: x is None)
+    try:
+        subtrees = spec_def.flatten_up_to(value_tree)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{what} specification must be a tree prefix of the corresponding value, got "
+            f"specification {spec} for value tree {tree_flatten(value_tree)[1]}."
+        ) from None
+    dims = []
+    for ax, sub in zip(specs, subtrees, strict=True):
+        dims += [None if ax is None else int(ax)] * len(tree_flatten(sub)[0])
+    return dims
+
+
+def _argument_names(fun, paths):
+    """``argument x['a']`` / ``kwargs['k']`` for paths into ``(args, kwargs)``, as JAX names
+    vmapped arguments in its errors."""
+    try:
+        params = list(inspect.signature(fun).parameters)
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for path in paths:
+        if path[0].idx == 1:
+            names.append(f"kwargs{keystr(path[1:])}")
+            continue
+        i = path[1].idx
+        name = params[i] if i < len(params) else f"args[{i}]"
+        names.append(f"argument {name}{keystr(path[2:])}")
+    return names
+
+
+def _mapped_size(fun, args, kwargs, leaves, dims, axis_size):
+    """The size of the mapped axis, or JAX's error naming the arguments that disagree."""
+    sizes = {}
+    for k, (x, d) in enumerate(zip(leaves, dims, strict=True)):
+        if d is not None:
+            sizes.setdefault(np.shape(x)[d], []).append(k)
+    if not sizes:
+        if axis_size is None:
+            raise ValueError(
+                "vmap must have at least one non-None value in in_axes or axis_size must be "
+                "specified"
+            )
+        return int(axis_size)
+    if len(sizes) == 1 and (axis_size is None or axis_size in sizes):
+        return next(iter(sizes))
+    paths = [p for p, _ in tree_flatten_with_path((args, kwargs))[0]]
+    names = _argument_names(fun, paths)
+
+    def example(k):
+        return f"axis {dims[k]} of {names[k]} of type {aval_of(leaves[k]).str_short()}"
+
+    lines = [] if axis_size is None else [f"the `axis_size` argument was {axis_size}"]
+    for rank, (size, ks) in enumerate(sorted(sizes.items(), key=lambda kv: -len(kv[1]))):
+        if len(ks) == 1:
+            lines.append(f"one axis had size {size}: {example(ks[0])}")
+        else:
+            which = "most" if rank == 0 else "some"
+            lines.append(f"{which} axes ({len(ks)} of them) had size {size}, e.g. {example(ks[0])}")
+    raise ValueError(
+        "vmap got inconsistent sizes for array axes to be mapped:\n"
+        + ";\n".join(f"  * {line}" for line in lines)
+    )
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
+    """Vectorise ``fun`` over an axis of its arguments: ``vmap(f)(xs)`` stacks ``f(x)`` for each
+    ``x`` along axis 0 of ``xs``, computed in one batched program (no Python loop).
+
+    ``in_axes``: an int, None (not mapped), or a pytree prefix of the positional arguments with
+    those as leaves (keyword arguments are mapped along axis 0). ``out_axes``: where the mapped
+    axis goes in each output (a prefix of the output pytree; None for outputs that must not
+    depend on the mapped axis). ``axis_size`` is needed when nothing is mapped. ``axis_name``
+    names the axis for ``lax.psum``/``pmean``/``pmax``/``pmin``/``axis_index`` inside ``fun``.
+    ``spmd_axis_name`` is accepted and ignored (there are no devices).
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> jax.vmap(jnp.dot, in_axes=(0, None))(jnp.ones((3, 2)), jnp.arange(2.0))
+    Array([1., 1., 1.], dtype=float32)
+    >>> jax.vmap(lambda x: x - jax.lax.pmean(x, "i"), axis_name="i")(jnp.arange(3.0))
+    Array([-1.,  0.,  1.], dtype=float32)
+    """
+    if not callable(fun):
+        raise TypeError(f"vmap requires a callable as its first argument, got {fun!r}.")
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)  # as JAX: a list of axes is read as a tuple
+    if not (in_axes is None or type(in_axes) in (int, tuple)) or not _axis_spec_ok(in_axes):
+        raise TypeError(
+            f"vmap in_axes must be an int, None, or a tuple of entries corresponding to the "
+            f"positional arguments passed to the function, but got {in_axes}."
+        )
+    if not _axis_spec_ok(out_axes):
+        raise TypeError(
+            f"vmap out_axes must be an int, None, or (nested) container with those types as "
+            f"leaves, but got {out_axes}."
+        )
+
+    @functools.wraps(fun)
+    def vmap_f(*args, **kwargs):
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(
+                f"vmap in_axes must be an int, None, or a tuple of entries corresponding to the "
+                f"positional arguments passed to the function, but got len(in_axes)="
+                f"{len(in_axes)}, len(args)={len(args)}"
+            )
+        leaves, tree = tree_flatten((args, kwargs))
+        _check_leaves(leaves, (args, kwargs))
+        dims = _flatten_axes("vmap in_axes", (args, kwargs), (in_axes, 0))
+        for x, d in zip(leaves, dims, strict=True):
+            ndim = np.ndim(x)
+            if d is not None and not -ndim <= d < ndim:
+                raise ValueError(
+                    f"vmap was requested to map its argument along axis {d}, which implies that "
+                    f"its rank should be at least {d + 1 if d >= 0 else -d}, but is only {ndim} "
+                    f"(its shape is {np.shape(x)})"
+                )
+        size = _mapped_size(fun, args, kwargs, leaves, dims, axis_size)
+        dims = [None if d is None else d % np.ndim(x) for x, d in zip(leaves, dims, strict=True)]
+        out_trees = []
+
+        def flat_fun(*flat):
+            a, k = tree_unflatten(tree, flat)
+            out_leaves, out_tree = tree_flatten(fun(*a, **k))
+            out_trees.append(out_tree)
+            return out_leaves
+
+        values, out_dims = batch_call(flat_fun, leaves, dims, size, axis_name)
+        out_tree = out_trees[0]
+        axes = _flatten_axes("vmap out_axes", tree_unflatten(out_tree, values), out_axes)
+        outs = []
+        for v, d, ax in zip(values, out_dims, axes, strict=True):
+            if ax is None:
+                if d is not None:
+                    raise ValueError(
+                        f"at vmap out_axes, got axis spec None but output was batched on axis {d}"
+                    )
+                outs.append(v)
+                continue
+            ndim = v.ndim + (d is None)
+            if not -ndim <= ax < ndim:
+                raise ValueError(f"axis {ax} is out of bounds for array of dimension {ndim}")
+            outs.append(batch_at(v, d, size, ax % ndim))
+        return tree_unflatten(out_tree, outs)
+
+    return vmap_f

@@ -162,7 +162,8 @@ def _literal_value(a, prim):
 
 
 def _foldable(eqn, consts):
-    if eqn.prim.impl is None:
+    # a collective means something only inside the vmap that binds its axis name
+    if eqn.prim.impl is None or eqn.prim.rules.get("unfoldable"):
         return False
     for a in eqn.invars:
         if type(a) is not Literal and a not in consts:

@@ -23,6 +23,9 @@ import numpy as np
 
 from pullback import _dtypes
 from pullback._core import Array, Primitive, ShapedArray, to_raw
+from pullback._hop.batching import at_parent, forward
+from pullback._ops import reshape, squeeze, stack, static_slice
+from pullback._ops._base import batch_at
 from pullback.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = ["pure_callback", "pure_callback_p"]
@@ -247,3 +250,63 @@ def pure_callback(callback, result_shape_dtypes, *args, sharding=None, vmap_meth
         "vmap_method": vmap_method,
     }
     return tree_unflatten(out_tree, pure_callback_p.bind(*operands, **params))
+
+
+# -- batching (vmap) -------------------------------------------------------------------------------
+
+
+def _batch_rule(interp, args, params):
+    """``vmap_method`` as JAX reads it: ``"sequential"`` calls the function once per member;
+    ``"expand_dims"`` calls it once, unbatched operands given a size-1 leading axis;
+    ``"broadcast_all"`` once, every operand batched at 0; ``"legacy_vectorized"`` once,
+    unbatched operands as they are. No method: JAX's error."""
+    dims = [interp.bdim(a) for a in args]
+    if all(d is None for d in dims):
+        return forward(interp, pure_callback_p, args, params)
+    method = params["vmap_method"]
+    if method is None:
+        raise NotImplementedError(
+            f"vmap is only supported for the pure_callback primitive when vmap_method is one of "
+            f"'sequential', 'sequential_unrolled', 'expand_dims', 'broadcast_all', or "
+            f"'legacy_vectorized'. Got vmap_method=None (callback "
+            f"{params['callback'].__name__}): pass vmap_method= to pure_callback."
+        )
+    size = interp.axis_size
+    values = [interp.value(a) for a in args]
+
+    def sequential():
+        members = []
+        for k in range(size):
+            ops = [
+                v if d is None else index_in_dim(v, k, d) for v, d in zip(values, dims, strict=True)
+            ]
+            members.append(pure_callback_p.bind(*ops, **params))
+        return [stack(outs, 0) for outs in zip(*members, strict=True)]
+
+    def vectorized():
+        ops = []
+        for v, d in zip(values, dims, strict=True):
+            if d is not None:
+                ops.append(batch_at(v, d, size))
+            elif method == "expand_dims":
+                ops.append(reshape(v, (1, *np.shape(v))))
+            elif method == "broadcast_all":
+                ops.append(batch_at(v, None, size))
+            else:
+                ops.append(v)
+        avals = tuple(ShapedArray((size, *a.shape), a.dtype) for a in params["result_avals"])
+        return pure_callback_p.bind(*ops, **dict(params, result_avals=avals))
+
+    run = sequential if method.startswith("sequential") else vectorized
+    return [interp.lift(o, 0) for o in at_parent(interp, run)]
+
+
+pure_callback_p.rules["batch"] = _batch_rule
+
+
+def index_in_dim(x, k, axis):
+    """Member ``k`` of ``x`` along ``axis`` (the axis removed)."""
+    starts = [0] * x.ndim
+    limits = list(x.shape)
+    starts[axis], limits[axis] = k, k + 1
+    return squeeze(static_slice(x, starts, limits), (axis,))

@@ -44,6 +44,14 @@ from pullback._core import (
     state,
     to_raw,
 )
+from pullback._hop.batching import (
+    at_parent,
+    batch_jaxpr,
+    batched_carry,
+    batched_outputs,
+    forward,
+    unbatched,
+)
 from pullback._hop.partial_eval import (
     dependent_outputs,
     record_outputs,
@@ -52,7 +60,8 @@ from pullback._hop.partial_eval import (
     without_zero_inputs,
     zeros,
 )
-from pullback._interp.stage import aval_of_leaf, trace_flat, trace_to_jaxpr
+from pullback._interp.batch import batch_fun
+from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_flat, trace_to_jaxpr
 from pullback._ir import (
     ClosedJaxpr,
     Eqn,
@@ -64,7 +73,19 @@ from pullback._ir import (
     eval_closed,
     prune_closed,
 )
-from pullback._ops import clamp, convert_element_type, less, stack
+from pullback._ops import (
+    clamp,
+    convert_element_type,
+    equal,
+    less,
+    maximum,
+    minimum,
+    reduce_or,
+    reshape,
+    stack,
+    where,
+)
+from pullback._ops._base import batch_at
 from pullback.tree_util import (
     DictKey,
     GetAttrKey,
@@ -1190,3 +1211,195 @@ def _bounds_dtype(lower, upper):
         f"lax.fori_loop: lower and upper arguments must have equal types, got {lo.name} and "
         f"{hi.name}."
     )
+
+
+# -- batching (vmap) -------------------------------------------------------------------------------
+
+
+def _cond_batch(interp, args, params):
+    """An unbatched index picks one batched branch; a batched index runs every branch on the
+    whole batch and picks each member's result with ``select`` (as JAX does)."""
+    branches = params["branches"]
+    dims = [interp.bdim(a) for a in args]
+    if unbatched(interp, args, *branches):
+        return forward(interp, cond_p, args, params)
+    index, ops = interp.value(args[0]), [interp.value(a) for a in args[1:]]
+    size, name = interp.axis_size, interp.axis_name
+
+    def unbatched_index():
+        batched = []
+        for b in branches:
+            jaxpr, consts = batch_jaxpr(
+                b, ops, dims[1:], [True] * len(b.out_avals), size, name, "a batched cond branch"
+            )
+            assert not consts, "a cond branch closes over nothing"
+            batched.append(jaxpr)
+        return interp.parent.process(cond_p, [index, *ops], {"branches": tuple(batched)})
+
+    def batched_index():
+        outs = [
+            batch_fun(functools.partial(eval_closed, b), dims[1:], size, name)(*ops)
+            for b in branches
+        ]
+        which = batch_at(index, dims[0], size)
+        which = maximum(
+            minimum(which, len(branches) - 1), 0
+        )  # cond's rule for an index out of range
+        result = outs[0]
+        for k in range(1, len(branches)):
+            chosen = equal(which, k)
+            result = [
+                where(reshape(chosen, (size,) + (1,) * (o.ndim - 1)), o, r)
+                for o, r in zip(outs[k], result, strict=True)
+            ]
+        return result
+
+    outs = at_parent(interp, unbatched_index if dims[0] is None else batched_index)
+    return [interp.lift(o, 0) for o in outs]
+
+
+def _while_batch(interp, args, params):
+    """Carries that depend on batched values become batched. With a batched predicate the loop
+    runs while any member's predicate holds, and members that are done keep their carry
+    (``select``)."""
+    cond_jaxpr, body_jaxpr = params["cond_jaxpr"], params["body_jaxpr"]
+    nc, nb = params["cond_nconsts"], params["body_nconsts"]
+    dims = [interp.bdim(a) for a in args]
+    if unbatched(interp, args, cond_jaxpr, body_jaxpr):
+        return forward(interp, while_p, args, params)
+    values = [interp.value(a) for a in args]
+    size, name = interp.axis_size, interp.axis_name
+    cdims, bdims, kdims = dims[:nc], dims[nc : nc + nb], dims[nc + nb :]
+    mask = [d is not None for d in dims]
+    carry = batched_carry(body_jaxpr.jaxpr, mask[nc : nc + nb], mask[nc + nb :], [])
+    pred_batched = batched_outputs(cond_jaxpr.jaxpr, [*mask[:nc], *carry])[0]
+    if pred_batched:
+        carry = [True] * len(carry)
+    carry_dims = [0 if m else None for m in carry]
+    cconsts, bconsts = values[:nc], values[nc : nc + nb]
+
+    def bind():
+        init = [
+            batch_at(v, d, size) if m else v
+            for v, d, m in zip(values[nc + nb :], kdims, carry, strict=True)
+        ]
+        if not pred_batched:
+            cj, cc = batch_jaxpr(
+                cond_jaxpr,
+                [*cconsts, *init],
+                [*cdims, *carry_dims],
+                [False],
+                size,
+                name,
+                "a batched while cond",
+            )
+            bj, bc = batch_jaxpr(
+                body_jaxpr,
+                [*bconsts, *init],
+                [*bdims, *carry_dims],
+                carry,
+                size,
+                name,
+                "a batched while body",
+            )
+            new = {
+                "cond_jaxpr": cj,
+                "body_jaxpr": bj,
+                "cond_nconsts": len(cc) + nc,
+                "body_nconsts": len(bc) + nb,
+            }
+            return interp.parent.process(while_p, [*cc, *cconsts, *bc, *bconsts, *init], new)
+        n_cond = len(cconsts)
+        cond_in = [*cdims, *carry_dims]
+
+        def preds(consts, carry_values):
+            return batch_fun(functools.partial(eval_closed, cond_jaxpr), cond_in, size, name)(
+                *consts, *carry_values
+            )[0]
+
+        def any_member(*a):
+            return [reduce_or(preds(a[:n_cond], a[n_cond:]), (0,))]
+
+        def step(*a):
+            consts, rest = a[:n_cond], a[n_cond:]
+            body_consts, carry_values = rest[: len(bconsts)], rest[len(bconsts) :]
+            running = preds(consts, carry_values)
+            new = batch_fun(
+                functools.partial(eval_closed, body_jaxpr), [*bdims, *carry_dims], size, name
+            )(*body_consts, *carry_values)
+            return [
+                where(reshape(running, (size,) + (1,) * (n.ndim - 1)), n, c)
+                for n, c in zip(new, carry_values, strict=True)
+            ]
+
+        cj, cc = hoist_tracers(
+            trace_flat(
+                any_member, [aval_of_leaf(v) for v in [*cconsts, *init]], "a batched while cond"
+            )
+        )
+        bj, bc = hoist_tracers(
+            trace_flat(
+                step, [aval_of_leaf(v) for v in [*cconsts, *bconsts, *init]], "a batched while body"
+            )
+        )
+        new = {
+            "cond_jaxpr": cj,
+            "body_jaxpr": bj,
+            "cond_nconsts": len(cc) + nc,
+            "body_nconsts": len(bc) + nc + nb,
+        }
+        return interp.parent.process(while_p, [*cc, *cconsts, *bc, *cconsts, *bconsts, *init], new)
+
+    outs = at_parent(interp, bind)
+    return [interp.lift(o, d) for o, d in zip(outs, carry_dims, strict=True)]
+
+
+def _scan_batch(interp, args, params):
+    """The body batched: carries that come to depend on batched values are batched (a fixpoint,
+    as ``_carry_mask``), scanned operands keep the batch axis at 1 (axis 0 is scanned) and so do
+    the stacked outputs."""
+    jaxpr = params["jaxpr"]
+    nc, nk = params["num_consts"], params["num_carry"]
+    dims = [interp.bdim(a) for a in args]
+    if unbatched(interp, args, jaxpr):
+        return forward(interp, scan_p, args, params)
+    values = [interp.value(a) for a in args]
+    size, name = interp.axis_size, interp.axis_name
+    mask = [d is not None for d in dims]
+    carry = batched_carry(jaxpr.jaxpr, mask[:nc], mask[nc : nc + nk], mask[nc + nk :])
+    n_ys = len(jaxpr.out_avals) - nk
+
+    def bind():
+        init = [
+            batch_at(v, d, size) if m else v
+            for v, d, m in zip(values[nc : nc + nk], dims[nc : nc + nk], carry, strict=True)
+        ]
+        xs = [
+            v if d is None else batch_at(v, d, size, 1)
+            for v, d in zip(values[nc + nk :], dims[nc + nk :], strict=True)
+        ]
+        body_in = [*values[:nc], *init, *(_sliced(x) for x in xs)]
+        in_dims = [
+            *dims[:nc],
+            *(0 if m else None for m in carry),
+            *(None if d is None else 0 for d in dims[nc + nk :]),
+        ]
+        body, consts = batch_jaxpr(
+            jaxpr, body_in, in_dims, [*carry, *[True] * n_ys], size, name, "a batched scan body"
+        )
+        new = dict(params, jaxpr=body, num_consts=nc + len(consts))
+        return interp.parent.process(scan_p, [*consts, *values[:nc], *init, *xs], new)
+
+    outs = at_parent(interp, bind)
+    out_dims = [*(0 if m else None for m in carry), *[1] * n_ys]
+    return [interp.lift(o, d) for o, d in zip(outs, out_dims, strict=True)]
+
+
+def _sliced(x):
+    """A stand-in for one step's slice of the scanned operand ``x`` (only its type is read)."""
+    return ShapedArray(x.shape[1:], x.dtype, getattr(x, "weak_type", False))
+
+
+cond_p.rules["batch"] = _cond_batch
+while_p.rules["batch"] = _while_batch
+scan_p.rules["batch"] = _scan_batch

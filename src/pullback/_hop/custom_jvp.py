@@ -59,6 +59,7 @@ from pullback._hop.custom_vjp import (
 )
 from pullback._hop.partial_eval import KnownInterp
 from pullback._hop.transpose import _Transposer
+from pullback._interp.batch import batch_fun
 from pullback._interp.jvp import zeros_like_tangent
 from pullback._interp.stage import StageTracer
 from pullback._ir import ClosedJaxpr, eval_closed
@@ -70,11 +71,6 @@ from pullback.tree_util import (
     tree_map,
     tree_unflatten,
 )
-
-try:  # the batching interpreter comes with the vmap work of issue 4 (another branch)
-    from pullback._interp.batch import batch_fun
-except ImportError:  # pragma: no cover - until that merge, nothing can reach the batch rule
-    batch_fun = None
 
 __all__ = ["custom_jvp", "custom_jvp_call_p"]
 

@@ -37,11 +37,13 @@ from pullback._core import (
     state,
     to_raw,
 )
+from pullback._hop.batching import at_parent, forward
+from pullback._interp.batch import batch_call, batch_fun
 from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_flat, trace_to_jaxpr
 from pullback._interp.vjp import VJPInterp, VJPTracer
 from pullback._ir import eval_closed
-from pullback._ops import convert_element_type
-from pullback._ops._base import dtype_of, weak_of
+from pullback._ops import broadcast_to, convert_element_type, reduce_sum
+from pullback._ops._base import batch_at, dtype_of, weak_of
 from pullback.tree_util import (
     DictKey,
     GetAttrKey,
@@ -1076,3 +1078,94 @@ def closure_convert(fun, *example_args):
     if not any(isinstance(c, Tracer) for c in closed.consts):
         per_fun[key] = converted  # a closure over concrete values only is valid for every call
     return converted, hoisted
+
+
+# -- batching (vmap) -------------------------------------------------------------------------------
+
+
+def _batch_rule(interp, args, params):
+    """``vmap`` of a custom_vjp call is a custom_vjp call one level down whose ``fun``, ``fwd``
+    and ``bwd`` are the user's, batched (spec §4.4): user code sees one example's shapes, the
+    residuals keep the batch axes ``fwd`` gave them, and a cotangent ``bwd`` returns batched for
+    an input that is not batched is summed over the batch. So ``grad(vmap(f))`` still runs the
+    user's ``bwd``, batched, and ``vmap(grad(f))`` needs nothing here (the tape is inside)."""
+    call = params["_call"]
+    cv = call.cv
+    n_consts = params.get("_num_consts", 0)
+    all_args, args = (
+        args,
+        args[n_consts:],
+    )  # fun is re-run from Python: values it closed over are in its closure
+    dims = [interp.bdim(a) for a in args]
+    if all(d is None for d in dims):
+        return forward(interp, custom_vjp_call_p, all_args, params)
+    size, name = interp.axis_size, interp.axis_name
+    n = len(args)
+    saved = {}
+
+    def run_fun(*leaves):
+        return _flat_output(call, call.run(cv.fun, list(leaves)), cv.fun)
+
+    def fun(*values):
+        return tuple(batch_fun(run_fun, dims, size, name)(*values))
+
+    def fwd(*values):
+        def run(*leaves):
+            fwd_args = [CustomVJPPrimal(v, True) for v in leaves] if cv.symbolic_zeros else leaves
+            out, res = call.run(cv.fwd, list(fwd_args))
+            res_leaves, saved["res_tree"] = tree_flatten(res)
+            out_leaves = _flat_output(call, out, cv.fwd)
+            saved["n_out"] = len(out_leaves)
+            return [*out_leaves, *res_leaves]
+
+        outs, out_dims = batch_call(run, values, dims, size, name)
+        k = saved["n_out"]
+        saved["res_dims"] = out_dims[k:]
+        primal = tuple(batch_at(o, d, size) for o, d in zip(outs[:k], out_dims[:k], strict=True))
+        return primal, tuple(outs[k:])
+
+    def bwd(res, ct):
+        nondiff = [v for _, v in call.nondiff]
+        res_tree = saved["res_tree"]
+
+        def run(*a):
+            primals, res_leaves, cts = a[:n], a[n : n + len(res)], a[n + len(res) :]
+            result = cv.bwd(
+                *nondiff, tree_unflatten(res_tree, res_leaves), _unflatten(call.out_tree, list(cts))
+            )
+            return [
+                c if c is not None else zeros_like(p)
+                for c, p in zip(
+                    _check_bwd_output(call, result, list(primals)), primals, strict=True
+                )
+            ]
+
+        ct_leaves = list(ct) if isinstance(ct, tuple) else [ct]
+        in_dims = [*dims, *saved["res_dims"], *[0] * len(ct_leaves)]
+        cts, ct_dims = batch_call(run, [*values_of(args), *res, *ct_leaves], in_dims, size, name)
+        out = []
+        for c, dc, d in zip(cts, ct_dims, dims, strict=True):
+            if d is None:  # an input shared by the batch: its cotangent sums the members'
+                out.append(c if dc is None else reduce_sum(c, (dc,)))
+            else:
+                out.append(batch_at(c, dc, size, d))
+        return tuple(out)
+
+    def values_of(xs):
+        return [interp.value(x) for x in xs]
+
+    fun.__name__ = cv.__name__
+    fwd.__name__ = _name(cv.fwd)
+    bwd.__name__ = _name(cv.bwd)
+    batched = custom_vjp(fun)
+    batched.defvjp(fwd, bwd)
+    outs = at_parent(interp, batched, *values_of(args))
+    return [interp.lift(o, 0) for o in outs]
+
+
+def zeros_like(x):
+    """Zeros of ``x``'s shape and dtype (a zero cotangent that ``bwd`` left as None)."""
+    return broadcast_to(convert_element_type(0, x.dtype), x.shape)
+
+
+custom_vjp_call_p.rules["batch"] = _batch_rule

@@ -26,6 +26,7 @@ import numpy as np
 from pullback import _compile
 from pullback._config import config
 from pullback._core import EVAL, Array, Primitive, ShapedArray, Tracer, state, to_raw
+from pullback._hop.batching import at_parent, batch_jaxpr, forward, unbatched
 from pullback._hop.partial_eval import (
     dependent_outputs,
     record_outputs,
@@ -525,3 +526,32 @@ def eval_shape(fun, *args, **kwargs):
     )
     shapes = [ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals]
     return tree_unflatten(out_tree, shapes)
+
+
+# -- batching (vmap) -------------------------------------------------------------------------------
+
+
+def _jit_batch(interp, args, params):
+    """``vmap(jit(f))``: the body batched into a new jaxpr, bound as a new ``jit``."""
+    dims = [interp.bdim(a) for a in args]
+    if unbatched(interp, args, params["jaxpr"]):
+        return forward(interp, jit_p, args, params)
+    values = [interp.value(a) for a in args]
+    closed, name = params["jaxpr"], params["name"]
+
+    def bind():
+        jaxpr, consts = batch_jaxpr(
+            closed,
+            values,
+            dims,
+            [True] * len(closed.out_avals),
+            interp.axis_size,
+            interp.axis_name,
+            f"the batched body of jit of {name}",
+        )
+        return interp.parent.process(jit_p, [*consts, *values], {"jaxpr": jaxpr, "name": name})
+
+    return [interp.lift(o, 0) for o in at_parent(interp, bind)]
+
+
+jit_p.rules["batch"] = _jit_batch

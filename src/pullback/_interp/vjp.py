@@ -262,8 +262,10 @@ def zeros_like_value(x):
     return zero if state.interp is RAW else Array(zero, weak_of(x))
 
 
-def backward(interp, seeds):
+def backward(interp, seeds, base=None):
     """Run the backward pass of ``interp``'s tape; ``seeds`` are ``(tape index, ct)`` pairs.
+    ``base``: the level to run it at when not ``interp.base`` (cotangents traced by a
+    transformation of the pullback itself).
 
     Returns the list of cotangents by tape index (``None`` where nothing arrived).
     """
@@ -273,7 +275,7 @@ def backward(interp, seeds):
         old = cts[idx]
         cts[idx] = ct if old is None else old + ct
     saved = state.interp
-    state.interp = interp.base
+    state.interp = interp.base if base is None else base
     try:
         for i in range(len(tape) - 1, -1, -1):
             entry = tape[i]

@@ -1,6 +1,7 @@
 """Primitives: each declared once with all of its rules. This package re-exports them."""
 
 from pullback._ops._base import convert_element_type, primitive, unbroadcast
+from pullback._ops.collectives import axis_index, pmax, pmin, psum
 from pullback._ops.creation import arange, eye, full, linspace
 from pullback._ops.elementwise import (
     _power,

@@ -139,6 +139,7 @@ def unary(name, np_fn, d=None, *, vjp=None, inexact=True, differentiable=True, k
     if differentiable:
         prim.jvp = Elementwise(prim.vjp)
     prim.abstract = lambda x: ShapedArray(x.shape, _result_dtype(np_fn, x.dtype), x.weak_type)
+    prim.batch = same_bdim(prim)
     ok = kinds or (_INEXACT if inexact else "biufc")
 
     def fn(x):
@@ -241,6 +242,7 @@ def binary(
         _result_dtype(np_fn, x.dtype, y.dtype),
         x.weak_type and y.weak_type,
     )
+    prim.batch = broadcasting(prim)
 
     def fn(x, y):
         interp = state.interp
@@ -344,3 +346,158 @@ class Linear:
 
 
 convert_element_type_p.transpose = Linear(0)
+
+
+# -- batching (vmap) ---------------------------------------------------------------------------
+# A batch rule ``rule(values, bdims, **params) -> (out, out_bdim)`` runs one level below the
+# batching interpreter, on that level's values; ``bdims[k]`` is the batch axis of ``values[k]``
+# (``None``: not batched). The helpers below move batch axes with the structural primitives,
+# which structural.py registers here (it imports this module).
+
+_structural = {}
+
+
+def set_structural_ops(**ops):
+    _structural.update(ops)
+
+
+def bind_here(prim, values, params):
+    """``prim`` at the current level, through the one- and two-operand entry points when they
+    apply (they type a Python scalar beside an array as its neighbour, as JAX does)."""
+    interp = state.interp
+    if not params:
+        if len(values) == 1:
+            return interp.process1(prim, values[0])
+        if len(values) == 2:
+            x, y = values
+            if interp is EVAL and (type(x) in _PY_NUMBERS or type(y) in _PY_NUMBERS):
+                # as the families' own fast path: NumPy keeps the array's dtype (NEP 50)
+                rx = x if type(x) in _PY_NUMBERS else to_raw(x)[0]
+                ry = y if type(y) in _PY_NUMBERS else to_raw(y)[0]
+                return Array(prim.impl(rx, ry), weak_of(x) and weak_of(y))
+            return interp.process2(prim, x, y)
+    return interp.process(prim, values, params)
+
+
+def move_axis(x, src, dst):
+    """``x`` with axis ``src`` moved to position ``dst``."""
+    if src == dst:
+        return x
+    perm = [i for i in range(len(x.shape)) if i != src]
+    perm.insert(dst, src)
+    return _structural["transpose"](x, tuple(perm))
+
+
+def batch_at(x, bdim, size, dst=0):
+    """``x`` with its batch axis at ``dst``: moved there, or broadcast to ``size`` when ``x`` has
+    none (``bdim is None``)."""
+    if bdim is not None:
+        return move_axis(x, bdim, dst)
+    if not isinstance(x, Array):
+        x = Array(*to_raw(x))
+    shape = x.shape
+    expanded = shape[:dst] + (1,) + shape[dst:]
+    x = _structural["reshape"](x, expanded) if dst else x
+    return _structural["broadcast_to"](x, shape[:dst] + (size,) + shape[dst:])
+
+
+def batched_axis(axis, bdim):
+    """The axis of a batched value (batch axis at ``bdim``) that is axis ``axis`` of one
+    example."""
+    return axis + (bdim is not None and axis >= bdim)
+
+
+def batch_size(values, bdims):
+    """The size of the batch axis, read from the first batched value."""
+    for v, d in zip(values, bdims):
+        if d is not None:
+            return v.shape[d]
+    raise ValueError("batch_size: no operand is batched")
+
+
+def same_bdim(prim):
+    """The batch rule of an elementwise operation of one operand: the batch axis stays."""
+
+    def rule(values, bdims, **params):
+        return bind_here(prim, values, params), bdims[0]
+
+    return rule
+
+
+def align_batched(values, bdims, keep=True):
+    """Operands of an elementwise (NumPy-broadcasting) operation, some batched: returns the
+    values arranged so that broadcasting pairs example with example, and the batch axis of the
+    result. Batched operands move their batch axis to 0 and gain size-1 axes up to the largest
+    example rank; unbatched ones broadcast from the right as they are. ``keep=False``: the batch
+    axis always ends up at 0."""
+    ranks = [len(np.shape(v)) - (d is not None) for v, d in zip(values, bdims)]
+    rank = max(ranks)
+    dims = {d for d in bdims if d is not None}
+    if len(dims) == 1 and (keep or 0 in dims):
+        (d,) = dims
+        if all(r == rank for r, b in zip(ranks, bdims) if b is not None) and (
+            d == 0 or all(r == 0 for r, b in zip(ranks, bdims) if b is None)
+        ):
+            return list(values), d
+    out = []
+    for v, d, r in zip(values, bdims, ranks):
+        if d is not None:
+            v = move_axis(v, d, 0)
+            if r < rank:
+                shape = v.shape
+                v = _structural["reshape"](v, shape[:1] + (1,) * (rank - r) + shape[1:])
+        out.append(v)
+    return out, 0
+
+
+def broadcasting(prim):
+    """The batch rule of an elementwise operation with NumPy broadcasting (binary, select,
+    clamp)."""
+
+    def rule(values, bdims, **params):
+        values, out_bdim = align_batched(values, bdims)
+        return bind_here(prim, values, params), out_bdim
+
+    return rule
+
+
+convert_element_type_p.batch = same_bdim(convert_element_type_p)
+
+
+def reduction(prim, param="axes"):
+    """The batch rule of a reduction over the axes in parameter ``param``: the same reduction on
+    the batched value, over the axes that correspond."""
+
+    def rule(values, bdims, **params):
+        d = bdims[0]
+        axes = params[param]
+        params[param] = tuple(batched_axis(a, d) for a in axes)
+        return bind_here(prim, values, params), d - sum(a < d for a in axes)
+
+    return rule
+
+
+def along_axes(prim, param):
+    """The batch rule of an operation that works along the axis (an int) or axes (a tuple) in
+    parameter ``param`` and keeps the rank: the batch axis stays where it is."""
+
+    def rule(values, bdims, **params):
+        d = bdims[0]
+        axes = params[param]
+        if type(axes) is tuple:
+            params[param] = tuple(batched_axis(a, d) for a in axes)
+        else:
+            params[param] = batched_axis(axes, d)
+        out = bind_here(prim, values, params)
+        return out, ([d] * len(out) if prim.multiple_results else d)
+
+    return rule
+
+
+def unbatched(prim):
+    """The batch rule of a primitive without array operands (creation): nothing is batched."""
+
+    def rule(values, bdims, **params):
+        return bind_here(prim, values, params), None
+
+    return rule

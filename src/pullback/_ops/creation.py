@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback._ops._base import primitive
+from pullback._ops._base import primitive, unbatched
 
 full_p, _full = primitive(
     "full", lambda *, shape, fill_value, dtype: np.full(shape, fill_value, dtype), weak="never"
@@ -68,3 +68,9 @@ eye_p, _eye = primitive("eye", lambda *, N, M, k, dtype: np.eye(N, M, k, dtype=d
 def eye(N, M, k, dtype):  # noqa: N803 - NumPy's names
     """An ``N x M`` array with ones on diagonal ``k`` and zeros elsewhere."""
     return _eye(N=int(N), M=int(M), k=int(k), dtype=np.dtype(dtype))
+
+
+# -- batching rules (vmap): there are no operands, so nothing is ever batched ----------------------
+
+for _prim in (full_p, arange_p, linspace_p, eye_p):
+    _prim.batch = unbatched(_prim)

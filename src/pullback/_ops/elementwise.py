@@ -9,10 +9,12 @@ from pullback._ops._base import (
     Linear,
     _promote_pair,
     binary,
+    broadcasting,
     convert_element_type,
     dtype_of,
     pass_x,
     pass_y,
+    same_bdim,
     unary,
     unbroadcast,
 )
@@ -271,3 +273,10 @@ sub_p.transpose = Linear(0, 1)
 mul_p.transpose = Linear(0, 1, separately=True)
 div_p.transpose = Linear(0)
 where_p.transpose = Linear(1, 2)
+
+
+# -- batching rules (vmap) of the primitives declared outside the families -------------------------
+
+integer_pow_p.batch = same_bdim(integer_pow_p)
+where_p.batch = broadcasting(where_p)
+clamp_p.batch = broadcasting(clamp_p)

@@ -40,10 +40,18 @@ import functools
 import numpy as np
 
 from pullback._core import ConcretizationTypeError
-from pullback._ops._base import Linear, convert_element_type, primitive
-from pullback._ops.creation import full
-from pullback._ops.elementwise import where, zeros_like_raw
+from pullback._ops._base import (
+    Linear,
+    batch_at,
+    batch_size,
+    convert_element_type,
+    dtype_of,
+    primitive,
+)
+from pullback._ops.creation import arange, full
+from pullback._ops.elementwise import less, maximum, minimum, where, zeros_like_raw
 from pullback._ops.shape import PerOperand
+from pullback._ops.structural import broadcast_to, reshape, transpose
 
 __all__ = [
     "ARRAY",
@@ -474,3 +482,187 @@ for _prim in (getitem_p, gather_p, scatter_mul_p, dynamic_slice_p):
     _prim.transpose = Linear(0)
 for _prim in (scatter_p, scatter_add_p, dynamic_update_slice_p):
     _prim.transpose = Linear(0, 1)
+
+
+# -- batching rules (vmap) -------------------------------------------------------------------------
+# An index description works on one example. A batched operand gets its batch axis at 0 and a
+# leading full slice (indices not batched), or a leading ``ARRAY`` entry holding the batch
+# positions (indices batched), which NumPy broadcasts against the batched index arrays. Then the
+# broadcast index dimensions come first in the result (``(batch, *index dims, *other dims)``),
+# and a transposition puts them where one example's result has them.
+
+
+def _advanced_layout(index, array_shapes):
+    """``(adjacent, position, rank)`` of the broadcast index dimensions in ``x[index]`` (NumPy's
+    rule, as ``indexed_shape``), or None when there are no index arrays."""
+    if not any(_is_array_entry(e) for e in index):
+        return None
+    out_len, positions, shapes, insert_at = 0, [], [], None
+    arrays = iter(array_shapes)
+    for k, e in enumerate(index):
+        if e is None or type(e) is tuple:
+            out_len += 1
+            continue
+        positions.append(k)
+        shapes.append(tuple(next(arrays)) if _is_array_entry(e) else ())
+        if insert_at is None:
+            insert_at = out_len
+    adjacent = positions == list(range(positions[0], positions[-1] + 1))
+    return adjacent, insert_at if adjacent else 0, len(np.broadcast_shapes(*shapes))
+
+
+def _example_shapes(values, bdims):
+    return [
+        v.shape if d is None else v.shape[:d] + v.shape[d + 1 :]
+        for v, d in zip(values, bdims, strict=True)
+    ]
+
+
+def _batched_indices(indices, bdims, size):
+    """The index arrays for an index description with a leading batch entry: batched ones with
+    the batch axis at 0 and size-1 axes up to the largest example rank, and the batch positions
+    (``arange(size)`` shaped to broadcast against them)."""
+    shapes = _example_shapes(indices, bdims)
+    rank = max((len(s) for s in shapes), default=0)
+    out = []
+    for a, d, s in zip(indices, bdims, shapes, strict=True):
+        if d is not None:
+            a = reshape(batch_at(a, d, size), (size,) + (1,) * (rank - len(s)) + s)
+        out.append(a)
+    iota = reshape(arange(0, size, 1, np.int32), (size,) + (1,) * rank)
+    return [iota, *out]
+
+
+def _to_example_order(p, r, ndim):
+    """The permutation taking ``(batch, *index dims (r), *other dims)`` to ``(batch, *other[:p],
+    *index dims, *other[p:])``."""
+    return (0, *range(1 + r, 1 + r + p), *range(1, 1 + r), *range(1 + r + p, ndim))
+
+
+def _from_example_order(p, r, ndim):
+    """The inverse of ``_to_example_order``."""
+    return (0, *range(1 + p, 1 + p + r), *range(1, 1 + p), *range(1 + p + r, ndim))
+
+
+def _getitem_batch(values, bdims, *, index):
+    x = batch_at(values[0], bdims[0], None)
+    return _getitem(x, index=((0, x.shape[0], 1), *index)), 0
+
+
+def _gather_batch(values, bdims, *, index, mode, fill_value):
+    x, indices, dx, di = values[0], values[1:], bdims[0], bdims[1:]
+    layout = _advanced_layout(index, _example_shapes(indices, di))
+    params = {"mode": mode, "fill_value": fill_value}
+    if all(d is None for d in di):
+        x = batch_at(x, dx, None)
+        out = _gather(x, *indices, index=((0, x.shape[0], 1), *index), **params)
+        return out, (0 if layout is None or layout[0] else layout[2])
+    size = batch_size(indices, di)
+    iota, *arrays = _batched_indices(indices, di, size)
+    adjacent, p, r = layout
+    if dx is None:  # the batch axis is one more index dimension
+        return _gather(x, *arrays, index=index, **params), (p if adjacent else 0)
+    out = _gather(batch_at(x, dx, size), iota, *arrays, index=(ARRAY, *index), **params)
+    return transpose(out, _to_example_order(p, r, out.ndim)), 0
+
+
+def _scatter_batch(prim):
+    def rule(values, bdims, *, index, mode, unique_indices):
+        size = batch_size(values, bdims)
+        operand = batch_at(values[0], bdims[0], size)  # every example writes its own result
+        updates, du = values[1], bdims[1]
+        indices, di = values[2:], bdims[2:]
+        layout = _advanced_layout(index, _example_shapes(indices, di))
+        params = {"mode": mode, "unique_indices": unique_indices}
+        if all(d is None for d in di):
+            at = 0 if layout is None or layout[0] else layout[2]
+            index = ((0, size, 1), *index)
+            return prim.bind(
+                operand, batch_at(updates, du, size, at), *indices, index=index, **params
+            ), 0
+        _, p, r = layout
+        updates = batch_at(updates, du, size)
+        updates = transpose(updates, _from_example_order(p, r, updates.ndim))
+        arrays = _batched_indices(indices, di, size)
+        return prim.bind(operand, updates, *arrays, index=(ARRAY, *index), **params), 0
+
+    return rule
+
+
+def _winners_batch(values, bdims, *, index, mode, operand_shape, updates_shape):
+    size = batch_size(values, bdims)
+    _, p, r = _advanced_layout(index, _example_shapes(values, bdims))
+    shape = updates_shape
+    won = _scatter_winners(
+        *_batched_indices(values, bdims, size),
+        index=(ARRAY, *index),
+        mode=mode,
+        operand_shape=(size, *operand_shape),
+        updates_shape=(size, *shape[p : p + r], *shape[:p], *shape[p + r :]),
+    )
+    return transpose(won, _to_example_order(p, r, won.ndim)), 0
+
+
+def _nonzero_batch(values, bdims, *, dtype):
+    raise ConcretizationTypeError(
+        "nonzero's output shape depends on the values of its input, which differ between the "
+        "examples of vmap. Index with integer arrays, use jnp.where(mask, x, 0), or pass size= "
+        "to jnp.nonzero/argwhere."
+    )
+
+
+def _window_indices(starts, bdims, size, example_shape, window):
+    """Index arrays ``(batch, *window)`` of the windows of ``window`` at ``starts`` (clamped into
+    ``example_shape`` as ``dynamic_slice`` clamps them)."""
+    n = len(window)
+    arrays = []
+    for j, (s, d, dim, k) in enumerate(zip(starts, bdims, example_shape, window, strict=True)):
+        s = batch_at(s, d, size) if d is not None else broadcast_to(s, (size,))
+        s = where(less(s, 0), s + dim, s)
+        s = maximum(minimum(s, dim - k), 0)
+        offsets = reshape(arange(0, k, 1, dtype_of(s)), (1,) * (j + 1) + (k,) + (1,) * (n - 1 - j))
+        arrays.append(reshape(s, (size,) + (1,) * n) + offsets)
+    return arrays
+
+
+def _dynamic_slice_batch(values, bdims, *, slice_sizes):
+    x, starts, dx, ds = values[0], values[1:], bdims[0], bdims[1:]
+    if all(d is None for d in ds):
+        starts = list(starts)
+        starts.insert(dx, 0)
+        sizes = list(slice_sizes)
+        sizes.insert(dx, x.shape[dx])
+        return _dynamic_slice(x, *starts, slice_sizes=tuple(sizes)), dx
+    size = batch_size(starts, ds)
+    shape = x.shape if dx is None else x.shape[:dx] + x.shape[dx + 1 :]
+    arrays = _window_indices(starts, ds, size, shape, slice_sizes)
+    index = (ARRAY,) * len(arrays)
+    if dx is None:
+        return _gather(x, *arrays, index=index, mode="clip", fill_value=None), 0
+    iota = reshape(arange(0, size, 1, np.int32), (size,) + (1,) * len(arrays))
+    out = _gather(
+        batch_at(x, dx, size), iota, *arrays, index=(ARRAY, *index), mode="clip", fill_value=None
+    )
+    return out, 0
+
+
+def _dynamic_update_slice_batch(values, bdims):
+    size = batch_size(values, bdims)
+    x, update = batch_at(values[0], bdims[0], size), batch_at(values[1], bdims[1], size)
+    starts, ds = values[2:], bdims[2:]
+    if all(d is None for d in ds):
+        return _dynamic_update_slice(x, update, 0, *starts), 0
+    arrays = _window_indices(starts, ds, size, x.shape[1:], update.shape[1:])
+    iota = reshape(arange(0, size, 1, np.int32), (size,) + (1,) * len(arrays))
+    index = (ARRAY,) * (len(arrays) + 1)
+    return scatter(x, update, iota, *arrays, index=index, mode="clip", unique_indices=True), 0
+
+
+getitem_p.batch = _getitem_batch
+gather_p.batch = _gather_batch
+for _prim in (scatter_p, scatter_add_p, scatter_mul_p, scatter_min_p, scatter_max_p):
+    _prim.batch = _scatter_batch(_prim)
+scatter_winners_p.batch = _winners_batch
+nonzero_p.batch = _nonzero_batch
+dynamic_slice_p.batch = _dynamic_slice_batch
+dynamic_update_slice_p.batch = _dynamic_update_slice_batch

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pullback._ops._base import Linear, convert_element_type, primitive
+from pullback._ops._base import Linear, along_axes, convert_element_type, primitive, reduction
 from pullback._ops.elementwise import equal, where
 from pullback._ops.shape import rev
 from pullback._ops.structural import reduce_sum, reshape
@@ -200,3 +200,19 @@ def cumprod(x, axis, reverse=False):
 # -- where these primitives are linear (for linear_transpose) --------------------------------------
 
 cumsum_p.transpose = Linear(0)
+
+
+# -- batching rules (vmap) -------------------------------------------------------------------------
+
+for _prim in (
+    reduce_max_p,
+    reduce_min_p,
+    reduce_prod_p,
+    reduce_and_p,
+    reduce_or_p,
+    argmax_p,
+    argmin_p,
+):
+    _prim.batch = reduction(_prim)
+for _prim in (cumsum_p, cumprod_p):
+    _prim.batch = along_axes(_prim, "axis")

@@ -11,8 +11,28 @@ from __future__ import annotations
 import numpy as np
 
 from pullback._core import Array
-from pullback._ops._base import Linear, dtype_of, primitive
-from pullback._ops.structural import broadcast_to, reduce_sum, reshape
+from pullback._ops._base import (
+    Linear,
+    along_axes,
+    batch_at,
+    batch_size,
+    batched_axis,
+    dtype_of,
+    move_axis,
+    primitive,
+    reduction,
+)
+from pullback._ops.creation import arange, full
+from pullback._ops.elementwise import (
+    greater_equal,
+    less,
+    logical_and,
+    maximum,
+    minimum,
+    remainder,
+    where,
+)
+from pullback._ops.structural import broadcast_to, reduce_sum, reshape, transpose
 
 
 class PerOperand:
@@ -325,3 +345,109 @@ concatenate_p.transpose = Linear()
 pad_p.transpose = Linear(0, 1)
 for _prim in (split_p, squeeze_p, rev_p, slice_p, take_p, take_add_p):
     _prim.transpose = Linear(0)
+
+
+# -- batching rules (vmap) -------------------------------------------------------------------------
+
+
+def _concatenate_batch(values, bdims, *, dimension):
+    size = batch_size(values, bdims)
+    xs = [batch_at(v, d, size) for v, d in zip(values, bdims, strict=True)]
+    return _concatenate(*xs, dimension=dimension + 1), 0
+
+
+def _slice_batch(values, bdims, *, start_indices, limit_indices, strides):
+    x, d = values[0], bdims[0]
+    starts, limits = list(start_indices), list(limit_indices)
+    starts.insert(d, 0)
+    limits.insert(d, x.shape[d])
+    if strides is not None:
+        strides = list(strides)
+        strides.insert(d, 1)
+        strides = tuple(strides)
+    out = _slice(x, start_indices=tuple(starts), limit_indices=tuple(limits), strides=strides)
+    return out, d
+
+
+def _pad_batch(values, bdims, *, padding_config):
+    (x, value), (dx, dv) = values, bdims
+    if dv is None:
+        config = list(padding_config)
+        config.insert(dx, (0, 0, 0))
+        return _pad(x, value, padding_config=tuple(config)), dx
+    # a padding value per example: pad with zeros, then put each example's value where the
+    # padding goes (the positions are the same for every example)
+    size = value.shape[dv]
+    x = batch_at(x, dx, size)
+    padded = _pad(x, dtype_of(x).type(0), padding_config=((0, 0, 0), *padding_config))
+    is_padding = _pad(full(x.shape[1:], False, np.bool_), True, padding_config=padding_config)
+    value = reshape(batch_at(value, dv, size), (size,) + (1,) * (padded.ndim - 1))
+    return where(is_padding, value, padded), 0
+
+
+def _flat_indices(idx, n, size, mode):
+    """Indices ``idx`` (batch axis at 0) into each example's axis of length ``n``, as indices into
+    the ``size * n`` rows of all examples' axes laid end to end. In ``"fill"`` mode an index out
+    of bounds becomes ``size * n`` (out of bounds again); the other modes clamp or wrap first."""
+    if mode == "wrap":
+        idx = remainder(idx, n)
+    elif mode == "clip":
+        idx = maximum(minimum(idx, n - 1), 0)
+    else:
+        idx = where(less(idx, 0), idx + n, idx)
+    start = reshape(arange(0, size * n, n, dtype_of(idx)), (size,) + (1,) * (idx.ndim - 1))
+    flat = idx + start
+    if mode == "fill":
+        inside = logical_and(greater_equal(idx, 0), less(idx, n))
+        flat = where(inside, flat, size * n)
+    return flat
+
+
+def _take_batch(values, bdims, *, axis, mode, fill_value):
+    (x, idx), (dx, di) = values, bdims
+    if di is None:
+        a = batched_axis(axis, dx)
+        out = _take(x, idx, axis=a, mode=mode, fill_value=fill_value)
+        return out, (dx if dx < a else dx + idx.ndim - 1)
+    if dx is None:  # the batched indices' axes take the place of axis ``axis``
+        return _take(x, idx, axis=axis, mode=mode, fill_value=fill_value), axis + di
+    # both batched: gather every example's rows from the examples' axes laid end to end
+    size = idx.shape[di]
+    x = move_axis(batch_at(x, dx, size), axis + 1, 1)
+    n = x.shape[1]
+    rows = reshape(x, (size * n,) + x.shape[2:])
+    idx = batch_at(idx, di, size)
+    flat_mode = "fill" if mode == "fill" else "clip"
+    out = _take(
+        rows, _flat_indices(idx, n, size, mode), axis=0, mode=flat_mode, fill_value=fill_value
+    )
+    k = idx.ndim - 1  # out: (batch, *index, *before axis, *after axis)
+    perm = (0, *range(1 + k, 1 + k + axis), *range(1, 1 + k), *range(1 + k + axis, out.ndim))
+    return transpose(out, perm), 0
+
+
+def _take_add_batch(values, bdims, *, axis, mode, size):
+    (ct, idx), (dc, di) = values, bdims
+    if di is None:
+        return _take_add(batch_at(ct, dc, None), idx, axis=axis + 1, mode=mode, size=size), 0
+    n = idx.shape[di]
+    ct = batch_at(ct, dc, n)
+    k = idx.ndim - 1  # ct: (batch, *before axis, *index, *after axis)
+    ct = transpose(
+        ct, (0, *range(1 + axis, 1 + axis + k), *range(1, 1 + axis), *range(1 + axis + k, ct.ndim))
+    )
+    flat = _flat_indices(batch_at(idx, di, n), size, n, mode)
+    flat_mode = "fill" if mode == "fill" else "clip"
+    out = _take_add(ct, flat, axis=0, mode=flat_mode, size=n * size)
+    out = reshape(out, (n, size) + out.shape[1:])
+    return move_axis(out, 1, 1 + axis), 0
+
+
+concatenate_p.batch = _concatenate_batch
+split_p.batch = along_axes(split_p, "axis")
+squeeze_p.batch = reduction(squeeze_p, "dimensions")
+rev_p.batch = along_axes(rev_p, "dimensions")
+slice_p.batch = _slice_batch
+pad_p.batch = _pad_batch
+take_p.batch = _take_batch
+take_add_p.batch = _take_add_batch

@@ -109,6 +109,7 @@ def _identity_permutation(n):
 
 
 _base.set_unbroadcast_ops(reduce_sum, reshape)
+_base.set_structural_ops(transpose=transpose, reshape=reshape, broadcast_to=broadcast_to)
 
 
 stop_gradient_p, _stop_gradient = primitive("stop_gradient", lambda x: x)
@@ -123,3 +124,31 @@ def stop_gradient(x):
 
 for _prim in (reduce_sum_p, reshape_p, broadcast_to_p, transpose_p):
     _prim.transpose = Linear(0)
+
+
+# -- batching rules (vmap) -------------------------------------------------------------------------
+
+
+def _reshape_batch(values, bdims, *, shape):
+    x = _base.batch_at(values[0], bdims[0], None)
+    return reshape(x, x.shape[:1] + shape), 0
+
+
+def _broadcast_batch(values, bdims, *, shape):
+    # the example's axes are right-aligned against ``shape``: size-1 axes go after the batch axis
+    x = _base.batch_at(values[0], bdims[0], None)
+    n = x.shape[0]
+    x = reshape(x, (n,) + (1,) * (len(shape) + 1 - x.ndim) + x.shape[1:])
+    return broadcast_to(x, (n,) + shape), 0
+
+
+def _transpose_batch(values, bdims, *, permutation):
+    d = bdims[0]
+    return transpose(values[0], (d, *(_base.batched_axis(p, d) for p in permutation))), 0
+
+
+reduce_sum_p.batch = _base.reduction(reduce_sum_p)
+reshape_p.batch = _reshape_batch
+broadcast_to_p.batch = _broadcast_batch
+transpose_p.batch = _transpose_batch
+stop_gradient_p.batch = _base.same_bdim(stop_gradient_p)

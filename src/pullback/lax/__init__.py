@@ -94,3 +94,4 @@ from pullback.lax._lax import (
     tanh,
     transpose,
 )
+from pullback.lax._parallel import axis_index, pmax, pmean, pmin, psum

@@ -50,11 +50,9 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     Array(11., dtype=float32)
     """
     if isinstance(a, Array) and isinstance(b, Array) and preferred_element_type is None:
-        # the common case, kept cheap: two matrices of one dtype (every Array and tracer keeps
-        # a value with .shape and .dtype)
-        va, vb = a._value, b._value
-        sa, sb = va.shape, vb.shape
-        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and va.dtype == vb.dtype:
+        # the common case, kept cheap: two matrices of one dtype
+        sa, sb = a.shape, b.shape
+        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and a.dtype == b.dtype:
             return _ops.matmul(a, b)
     a, b = _common(a, b)
     na, nb = a.ndim, b.ndim

@@ -269,7 +269,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
         and a._value.dtype in _FLOATS
     ):
         # the common case, kept cheap: the mean of all elements of a float32/float64 array
-        shape = a._value.shape
+        shape = a.shape
         total = _ops.reduce_sum(a, _all_axes(len(shape)))
         out_ = total / float(math.prod(shape))
         return _ops.reshape(out_, (1,) * len(shape)) if keepdims else out_
