@@ -479,7 +479,9 @@ def _batch_rule(interp, args, params):
         if staged is not None:
             return eval_closed(staged, *lead_vals[len(hidden) :], *leaf_vals)
         c = rebuilt(lead_vals)
-        return _flat_output(c, c.run(cj.fun, leaf_vals), cj.fun)
+        out = _flat_output(c, c.run(cj.fun, leaf_vals), cj.fun)
+        call.out_tree = c.out_tree  # the caller unflattens the batched outputs with it
+        return out
 
     def batched_fun(*vals):
         return batch_fun(fun_flat, [*lead_dims, *dims], size, axis)(*vals)
@@ -499,6 +501,7 @@ def _batch_rule(interp, args, params):
             ]
             c = rebuilt(lv)
             outs, touts = _rule_outputs(c, _run_rule(c, ps, full), None)
+            call.out_tree = c.out_tree
             touts = [
                 zeros_like_tangent(o) if type(t) is SymbolicZero else t
                 for o, t in zip(outs, touts, strict=True)
