@@ -198,6 +198,15 @@ def test_jacobian_by_vmap_of_vjp():
     _close(jac, expected, rtol=1e-5)
 
 
+def test_vmap_of_a_pullback_keeps_the_input_weak_type():
+    # the backward pass runs lifted onto the tape's raw values, which carry no weak flags
+    ct = jnp.broadcast_to(1.0, (3,))
+    got = jax.vmap(jax.vjp(jnp.sin, 1.0)[1])(ct)[0]
+    want = jax_real.vmap(jax_real.vjp(jnp_real.sin, 1.0)[1])(jnp_real.broadcast_to(1.0, (3,)))[0]
+    assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type) == (np.float32, True)
+    _close(got, np.asarray(want), rtol=1e-6)
+
+
 def test_vmap_of_jit_is_one_batched_program():
     f = jax.jit(lambda a: jnp.sum(jnp.sin(a)))
     x = jnp.arange(6.0).reshape(2, 3)

@@ -98,7 +98,10 @@ class _VJPFunction:
             if ct is None:
                 out.append(Array(np.zeros(shape, dtype), weak))
             elif isinstance(ct, Tracer):
-                out.append(ct if ct.dtype == dtype else _convert(ct, dtype, weak))
+                # a backward pass lifted onto raw tape values has lost the inputs' weak flags
+                if ct.dtype != dtype or (raw and ct.weak_type != weak):
+                    ct = _convert(ct, dtype, weak)
+                out.append(ct)
             elif raw:
                 if ct.dtype != dtype:
                     ct = ct.astype(dtype)
