@@ -842,6 +842,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             f"leaves, but got {out_axes}."
         )
 
+    # the axes flattened to one per leaf, per pytree structure of the arguments and outputs
+    in_dims, out_dims_of_tree = {}, {}
+
     @functools.wraps(fun)
     def vmap_f(*args, **kwargs):
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
@@ -852,7 +855,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             )
         leaves, tree = tree_flatten((args, kwargs))
         _check_leaves(leaves, (args, kwargs))
-        dims = _flatten_axes("vmap in_axes", (args, kwargs), (in_axes, 0))
+        dims = in_dims.get(tree)
+        if dims is None:
+            dims = in_dims[tree] = _flatten_axes("vmap in_axes", (args, kwargs), (in_axes, 0))
         for x, d in zip(leaves, dims, strict=True):
             ndim = np.ndim(x)
             if d is not None and not -ndim <= d < ndim:
@@ -873,7 +878,11 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
 
         values, out_dims = batch_call(flat_fun, leaves, dims, size, axis_name)
         out_tree = out_trees[0]
-        axes = _flatten_axes("vmap out_axes", tree_unflatten(out_tree, values), out_axes)
+        axes = out_dims_of_tree.get(out_tree)
+        if axes is None:
+            axes = out_dims_of_tree[out_tree] = _flatten_axes(
+                "vmap out_axes", tree_unflatten(out_tree, values), out_axes
+            )
         outs = []
         for v, d, ax in zip(values, out_dims, axes, strict=True):
             if ax is None:

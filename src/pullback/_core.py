@@ -445,6 +445,36 @@ class EvalInterp(Interpreter):
             return [Array(o, weak) for o in out]
         return Array(out, weak)
 
+    def process1(self, prim, x):
+        if type(x) is Array and prim.weak == "all" and not (prim.rules or prim.multiple_results):
+            out = prim.impl(x._value)
+            return Array(out, x._weak) if self.wrap else out
+        return self.process(prim, (x,), {})
+
+    def process2(self, prim, x, y):
+        # A Python scalar beside an array goes to NumPy as it is: NumPy keeps the array's dtype
+        # (NEP 50), as JAX's weak types do.
+        if not (prim.rules or prim.multiple_results):
+            tx, ty = type(x), type(y)
+            if tx is Array:
+                if ty is Array:
+                    vx, vy, wx, wy = x._value, y._value, x._weak, y._weak
+                elif ty is float or ty is int:
+                    vx, vy, wx, wy = x._value, y, x._weak, True
+                else:
+                    return self.process(prim, (x, y), {})
+            elif ty is Array and (tx is float or tx is int):
+                vx, vy, wx, wy = x, y._value, True, y._weak
+            else:
+                return self.process(prim, (x, y), {})
+            out = prim.impl(vx, vy)
+            if not self.wrap:
+                return out
+            return Array(
+                out, wx and wy if prim.weak == "all" else out_weak(prim.weak, (wx, wy), {})
+            )
+        return self.process(prim, (x, y), {})
+
     def __repr__(self):
         return "EVAL" if self.wrap else "RAW"
 

@@ -1119,6 +1119,7 @@ def _batch_rule(interp, args, params):
             return [*out_leaves, *res_leaves]
 
         outs, out_dims = batch_call(run, values, dims, size, name)
+        saved["primals"] = values  # bwd's zeros and checks need them at the level fwd ran at
         k = saved["n_out"]
         saved["res_dims"] = out_dims[k:]
         primal = tuple(batch_at(o, d, size) for o, d in zip(outs[:k], out_dims[:k], strict=True))
@@ -1142,7 +1143,7 @@ def _batch_rule(interp, args, params):
 
         ct_leaves = list(ct) if isinstance(ct, tuple) else [ct]
         in_dims = [*dims, *saved["res_dims"], *[0] * len(ct_leaves)]
-        cts, ct_dims = batch_call(run, [*values_of(args), *res, *ct_leaves], in_dims, size, name)
+        cts, ct_dims = batch_call(run, [*saved["primals"], *res, *ct_leaves], in_dims, size, name)
         out = []
         for c, dc, d in zip(cts, ct_dims, dims, strict=True):
             if d is None:  # an input shared by the batch: its cotangent sums the members'

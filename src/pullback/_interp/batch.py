@@ -18,22 +18,35 @@ params)``, called with this interpreter current.
 from __future__ import annotations
 
 from pullback import _dtypes
-from pullback._core import Array, Interpreter, Tracer, concretization_error, state, to_raw
-from pullback._ops._base import batch_at, bind_here, weak_of
+from pullback._core import (
+    EVAL,
+    RAW,
+    Array,
+    Interpreter,
+    Tracer,
+    concretization_error,
+    out_weak,
+    state,
+    to_raw,
+)
+from pullback._ops._base import Broadcasting, batch_at, bind_here, lined_up, weak_of
+
+_PY_SCALARS = (int, float, complex, bool)
 
 __all__ = ["BatchInterp", "BatchTracer", "batch_fun", "batch_call"]
 
 
 class BatchTracer(Tracer):
-    """A batched value: ``_value`` (parent level) with the batch axis at ``_bdim``."""
+    """A batched value: ``_value`` (a parent-level value, or a bare ndarray when the interpreter
+    is ``raw``) with the batch axis at ``_bdim``."""
 
     __slots__ = ("_bdim",)
 
-    def __init__(self, value, bdim, weak, interp):
+    def __init__(self, value, weak, interp, bdim):
         self._value = value
-        self._bdim = bdim
         self._weak = weak
         self._interp = interp
+        self._bdim = bdim
 
     @property
     def shape(self):
@@ -63,14 +76,22 @@ class BatchTracer(Tracer):
 
 
 class BatchInterp(Interpreter):
-    """Batches along an axis of ``axis_size`` named ``axis_name`` (or None)."""
+    """Batches along an axis of ``axis_size`` named ``axis_name`` (or None).
 
-    __slots__ = ("axis_size", "axis_name")
+    As in reverse mode, when the parent is ``EVAL`` (``raw``) tracers keep bare ndarrays and
+    first-order batch rules run under ``RAW``, straight on NumPy; the weak-type flag of a result
+    follows the primitive's declaration (``out_weak``). Rules of higher-order primitives still
+    see the parent level's ``Array``s through ``value`` and ``lift``.
+    """
+
+    __slots__ = ("axis_size", "axis_name", "raw", "base")
 
     def __init__(self, parent, axis_size, axis_name=None):
         super().__init__(parent)
         self.axis_size = axis_size
         self.axis_name = axis_name
+        self.raw = parent is EVAL
+        self.base = RAW if self.raw else parent  # the level first-order batch rules run at
 
     def __repr__(self):
         name = f", axis_name={self.axis_name!r}" if self.axis_name is not None else ""
@@ -82,16 +103,21 @@ class BatchInterp(Interpreter):
 
     def value(self, x):
         """``x`` at the parent level (with its batch axis at ``bdim(x)``)."""
-        return x._value if type(x) is BatchTracer and x._interp is self else x
+        if type(x) is BatchTracer and x._interp is self:
+            return Array(x._value, x._weak) if self.raw else x._value
+        return x
 
     def bdim(self, x):
         return x._bdim if type(x) is BatchTracer and x._interp is self else None
 
     def lift(self, value, bdim):
-        """A value of this level: ``value`` itself when it has no batch axis."""
+        """A value of this level from a parent-level value: ``value`` itself when it has no
+        batch axis."""
         if bdim is None:
             return value
-        return BatchTracer(value, bdim, weak_of(value), self)
+        if self.raw:
+            return BatchTracer(*to_raw(value), self, bdim)
+        return BatchTracer(value, weak_of(value), self, bdim)
 
     def at_front(self, x):
         """``x`` at the parent level with its batch axis at 0 (broadcast if it has none); call it
@@ -103,60 +129,87 @@ class BatchInterp(Interpreter):
         rule = prim.rules.get("batch")
         if rule is not None:
             return rule(self, args, params)
-        values, bdims = [], []
+        raw = self.raw
+        values, bdims, weaks = [], [], []
         own = False
         for a in args:
             if type(a) is BatchTracer and a._interp is self:
                 values.append(a._value)
                 bdims.append(a._bdim)
+                weaks.append(a._weak)
                 own = True
             else:
-                values.append(a)
+                values.append(a if not raw or type(a) in _PY_SCALARS else to_raw(a)[0])
                 bdims.append(None)
-        parent = self.parent
+                weaks.append(weak_of(a))
+        if not own:
+            return self._forward(prim, args, params)
+        if prim.batch is None:
+            raise NotImplementedError(
+                f"Batching rule for '{prim.name}' not implemented: vmap cannot batch the "
+                f"primitive {prim.name}. Declare prim.batch next to the primitive in "
+                f"pullback/_ops (or rules['batch'] for a higher-order primitive)."
+            )
         saved = state.interp
-        state.interp = parent
+        state.interp = self.base
         try:
-            if not own:
-                return parent.process(prim, values, params)
-            if prim.batch is None:
-                raise NotImplementedError(
-                    f"Batching rule for '{prim.name}' not implemented: vmap cannot batch the "
-                    f"primitive {prim.name}. Declare prim.batch next to the primitive in "
-                    f"pullback/_ops (or rules['batch'] for a higher-order primitive)."
-                )
             out, out_bdim = prim.batch(values, bdims, **params)
         finally:
             state.interp = saved
+        if not raw:
+            if prim.multiple_results:
+                return [self.lift(o, d) for o, d in zip(out, out_bdim, strict=True)]
+            return self.lift(out, out_bdim)
+        weak = out_weak(prim.weak, weaks, params)
         if prim.multiple_results:
-            return [self.lift(o, d) for o, d in zip(out, out_bdim, strict=True)]
-        return self.lift(out, out_bdim)
+            return [self._from_raw(o, d, weak) for o, d in zip(out, out_bdim, strict=True)]
+        return self._from_raw(out, out_bdim, weak)
+
+    def _from_raw(self, value, bdim, weak):
+        """A raw result of a batch rule as a value of this level."""
+        if bdim is None:
+            return Array(value, weak)
+        return BatchTracer(value, weak, self, bdim)
 
     def process1(self, prim, x):
         if type(x) is BatchTracer and x._interp is self:
-            saved = state.interp
-            state.interp = self.parent
-            try:
-                out = self.parent.process1(prim, x._value)
-            finally:
-                state.interp = saved
-            return BatchTracer(out, x._bdim, weak_of(out), self)
-        return self._forward2(prim, (x,))
+            if self.raw and not prim.rules:
+                w = x._weak if prim.weak == "all" else out_weak(prim.weak, (x._weak,), {})
+                return BatchTracer(prim.impl(x._value), w, self, x._bdim)
+            out = self._forward(prim, (x._value,), {})
+            return BatchTracer(out, weak_of(out), self, x._bdim)
+        return self._forward(prim, (x,), {})
 
     def process2(self, prim, x, y):
-        if (type(x) is BatchTracer and x._interp is self) or (
-            type(y) is BatchTracer and y._interp is self
-        ):
-            return self.process(prim, (x, y), {})
-        return self._forward2(prim, (x, y))
+        ox = type(x) is BatchTracer and x._interp is self
+        oy = type(y) is BatchTracer and y._interp is self
+        if not (ox or oy):
+            return self._forward(prim, (x, y), {})
+        if type(prim.batch) is Broadcasting:
+            vx = x._value if ox else x
+            vy = y._value if oy else y
+            d = lined_up(vx, x._bdim if ox else None, vy, y._bdim if oy else None)
+            if d is not None:  # nothing to move: the primitive itself, one level down
+                if not self.raw:
+                    out = self._forward(prim, (vx, vy), {})
+                    return BatchTracer(out, weak_of(out), self, d)
+                if not prim.rules:
+                    wx, wy = weak_of(x), weak_of(y)
+                    if not ox and type(x) is Array:
+                        vx = x._value
+                    if not oy and type(y) is Array:
+                        vy = y._value
+                    w = wx and wy if prim.weak == "all" else out_weak(prim.weak, (wx, wy), {})
+                    return BatchTracer(prim.impl(vx, vy), w, self, d)
+        return self.process(prim, (x, y), {})
 
-    def _forward2(self, prim, args):
-        """An operation on values this level does not own, at the parent level (through its
-        one- and two-operand entry points, which type Python scalars as their neighbours)."""
+    def _forward(self, prim, args, params):
+        """An operation at the parent level (through its one- and two-operand entry points,
+        which type Python scalars as their neighbours)."""
         saved = state.interp
         state.interp = self.parent
         try:
-            return bind_here(prim, args, {})
+            return bind_here(prim, args, params)
         finally:
             state.interp = saved
 
@@ -177,7 +230,7 @@ def batch_call(fun, args, in_dims, axis_size, axis_name=None):
     values, dims = [], []
     for o in outs:
         if type(o) is BatchTracer and o._interp is interp:
-            values.append(o._value)
+            values.append(interp.value(o))
             dims.append(o._bdim)
         else:
             values.append(o if isinstance(o, Array) else Array(*to_raw(o)))

@@ -242,7 +242,7 @@ def binary(
         _result_dtype(np_fn, x.dtype, y.dtype),
         x.weak_type and y.weak_type,
     )
-    prim.batch = broadcasting(prim)
+    prim.batch = Broadcasting(prim)
 
     def fn(x, y):
         interp = state.interp
@@ -369,13 +369,7 @@ def bind_here(prim, values, params):
         if len(values) == 1:
             return interp.process1(prim, values[0])
         if len(values) == 2:
-            x, y = values
-            if interp is EVAL and (type(x) in _PY_NUMBERS or type(y) in _PY_NUMBERS):
-                # as the families' own fast path: NumPy keeps the array's dtype (NEP 50)
-                rx = x if type(x) in _PY_NUMBERS else to_raw(x)[0]
-                ry = y if type(y) in _PY_NUMBERS else to_raw(y)[0]
-                return Array(prim.impl(rx, ry), weak_of(x) and weak_of(y))
-            return interp.process2(prim, x, y)
+            return interp.process2(prim, values[0], values[1])
     return interp.process(prim, values, params)
 
 
@@ -450,15 +444,32 @@ def align_batched(values, bdims, keep=True):
     return out, 0
 
 
-def broadcasting(prim):
+class Broadcasting:
     """The batch rule of an elementwise operation with NumPy broadcasting (binary, select,
-    clamp)."""
+    clamp). The batching interpreter recognises it: when the operands already pair example with
+    example (see ``lined_up``) it runs the primitive on them directly, without the rule."""
 
-    def rule(values, bdims, **params):
+    __slots__ = ("prim",)
+
+    def __init__(self, prim):
+        self.prim = prim
+
+    def __call__(self, values, bdims, **params):
         values, out_bdim = align_batched(values, bdims)
-        return bind_here(prim, values, params), out_bdim
+        return bind_here(self.prim, values, params), out_bdim
 
-    return rule
+
+def lined_up(x, dx, y, dy):
+    """The batch axis of ``x OP y`` when broadcasting already pairs example with example (both
+    batched at the same axis with the same rank, or an unbatched operand that broadcasts into
+    the axes after the other's batch axis); ``None`` when the operands must be moved first."""
+    if dx is not None and dy is not None:
+        return dx if dx == dy and len(x.shape) == len(y.shape) else None
+    if dx is None:
+        x, dx, y = y, dy, x
+    if type(y) in _PY_NUMBERS or len(y.shape) < len(x.shape) - dx:
+        return dx
+    return None
 
 
 convert_element_type_p.batch = same_bdim(convert_element_type_p)

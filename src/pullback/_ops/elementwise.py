@@ -6,10 +6,10 @@ import numpy as np
 
 from pullback._core import EVAL, Array, Primitive, state
 from pullback._ops._base import (
+    Broadcasting,
     Linear,
     _promote_pair,
     binary,
-    broadcasting,
     convert_element_type,
     dtype_of,
     pass_x,
@@ -278,5 +278,5 @@ where_p.transpose = Linear(1, 2)
 # -- batching rules (vmap) of the primitives declared outside the families -------------------------
 
 integer_pow_p.batch = same_bdim(integer_pow_p)
-where_p.batch = broadcasting(where_p)
-clamp_p.batch = broadcasting(clamp_p)
+where_p.batch = Broadcasting(where_p)
+clamp_p.batch = Broadcasting(clamp_p)

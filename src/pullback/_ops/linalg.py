@@ -1,8 +1,9 @@
 """Products: ``matmul`` and ``einsum`` primitives, and ``tensordot``/``trace`` built on them.
 
-``matmul`` takes operands of one dtype with at least two dimensions each (NumPy's batched
-matrix product, leading dimensions broadcast); its VJPs are matrix products with a transposed
-operand, summed back over broadcast batch dimensions. ``einsum`` takes a canonical subscripts
+``matmul`` is NumPy's: operands of one dtype with at least one dimension each, a vector taken
+as a row on the left and a column on the right, leading dimensions broadcast; its VJPs are
+matrix products with a transposed operand, summed back over broadcast batch dimensions (for a
+vector, a matrix-vector product and an outer product). ``einsum`` takes a canonical subscripts
 string (explicit output, no ellipsis); its VJP for an operand is another ``einsum``.
 """
 
@@ -15,7 +16,14 @@ import string
 import numpy as np
 
 from pullback._core import EVAL, RAW, Array, ShapedArray, state
-from pullback._ops._base import Linear, align_batched, batch_at, primitive, unbroadcast
+from pullback._ops._base import (
+    Linear,
+    align_batched,
+    batch_at,
+    batch_size,
+    primitive,
+    unbroadcast,
+)
 from pullback._ops.creation import eye
 from pullback._ops.elementwise import multiply
 from pullback._ops.shape import PerOperand
@@ -27,9 +35,19 @@ from pullback._ops.structural import broadcast_to, reduce_sum, reshape, transpos
 _matmul_impl = np.matmul
 
 
+def matmul_shape(sx, sy):
+    """The shape of ``matmul`` of operands of shapes ``sx`` and ``sy`` (NumPy's rule: a vector is
+    a row on the left and a column on the right, and its axis leaves the result)."""
+    mx = sx if len(sx) >= 2 else (1, *sx)
+    my = sy if len(sy) >= 2 else (*sy, 1)
+    batch = np.broadcast_shapes(mx[:-2], my[:-2])
+    rows = sx[-2:-1]  # () for a vector
+    cols = sy[-1:] if len(sy) >= 2 else ()
+    return (*batch, *rows, *cols)
+
+
 def _matmul_abstract(x, y):
-    batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
-    return ShapedArray((*batch, x.shape[-2], y.shape[-1]), x.dtype, x.weak_type and y.weak_type)
+    return ShapedArray(matmul_shape(x.shape, y.shape), x.dtype, x.weak_type and y.weak_type)
 
 
 def _swap_last(x):
@@ -41,18 +59,37 @@ def _swap_last_permutation(n):
     return tuple(range(n - 2)) + (n - 1, n - 2)
 
 
-matmul_p, _ = primitive(
-    "matmul",
-    _matmul_impl,
-    vjp=(
-        lambda ct, ans, x, y: unbroadcast(matmul(ct, _swap_last(y)), x),
-        lambda ct, ans, x, y: unbroadcast(matmul(_swap_last(x), ct), y),
-    ),
-)
+def _matmul_vjp(k):
+    """The VJP of operand ``k``. Vectors are handled as they are (a vector-matrix product's
+    cotangents are a matrix-vector product and an outer product), not reshaped into matrices:
+    that keeps per-example products under ``vmap`` to one operation each."""
+
+    def rule(ct, ans, x, y):
+        nx, ny = len(x.shape), len(y.shape)
+        if nx >= 2 and ny >= 2:
+            if k == 0:
+                return unbroadcast(matmul(ct, _swap_last(y)), x)
+            return unbroadcast(matmul(_swap_last(x), ct), y)
+        if nx == 1 and ny == 1:
+            return ct * (y if k == 0 else x)
+        if nx == 1 and ny == 2:
+            return matmul(y, ct) if k == 0 else einsum([x, ct], "i,j->ij")
+        if nx == 2 and ny == 1:
+            return einsum([ct, y], "i,j->ij") if k == 0 else matmul(ct, x)
+        # a vector against a stack of matrices: as the matrices NumPy makes of it
+        mx = reshape(x, (1, *x.shape)) if nx == 1 else x
+        my = reshape(y, (*y.shape, 1)) if ny == 1 else y
+        mct = reshape(ct, matmul_shape(mx.shape, my.shape))
+        return reshape(rule(mct, None, mx, my), (x if k == 0 else y).shape)
+
+    return rule
+
+
+matmul_p, _ = primitive("matmul", _matmul_impl, vjp=(_matmul_vjp(0), _matmul_vjp(1)))
 
 
 def matmul(x, y):
-    """Batched matrix product of operands of one dtype, each with ``ndim >= 2``."""
+    """NumPy's ``matmul`` of operands of one dtype with at least one dimension each."""
     interp = state.interp
     if interp is EVAL:
         if type(x) is Array and type(y) is Array:
@@ -70,16 +107,23 @@ matmul_p.abstract = _matmul_abstract
 
 
 def _einsum_impl(*xs, subscripts):
-    # a product that sums over no letter (outer products) gains nothing from BLAS: NumPy's plain
-    # loop is 1.5x faster than the optimized path there (measured on 128 outer products of 64)
-    ins, out = subscripts.split("->")
+    optimize = _einsum_optimize(subscripts, tuple(x.shape for x in xs))
+    return np.einsum(subscripts, *xs, optimize=optimize)
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_optimize(subscripts, shapes):
+    """Whether NumPy's optimized (BLAS) path pays: for more than two operands, or for a product
+    that sums over a letter of a large operand. A product that sums over no letter (outer
+    products) gains nothing from BLAS: NumPy's plain loop is 1.5x faster than the optimized path
+    there (measured on 128 outer products of 64)."""
+    ins, out = _parse(subscripts)
     contracts = any(
         c not in out and n > 1
-        for s, x in zip(ins.split(","), xs, strict=True)
-        for c, n in zip(s, np.shape(x), strict=True)
+        for s, shape in zip(ins, shapes, strict=True)
+        for c, n in zip(s, shape, strict=True)
     )
-    optimize = len(xs) > 2 or (contracts and any(np.size(x) > 4096 for x in xs))
-    return np.einsum(subscripts, *xs, optimize=optimize)
+    return len(shapes) > 2 or (contracts and any(math.prod(shape) > 4096 for shape in shapes))
 
 
 def _parse(subscripts):
@@ -182,34 +226,58 @@ einsum_p.transpose = Linear(separately=True)
 
 def _matmul_batch(values, bdims):
     (x, y), (dx, dy) = values, bdims
-    if dy is None and y.ndim == 2:
-        # every example's rows against one matrix: a single product over all of them
+    ex = x.shape if dx is None else x.shape[:dx] + x.shape[dx + 1 :]  # one example's shapes
+    ey = y.shape if dy is None else y.shape[:dy] + y.shape[dy + 1 :]
+    if dy is None and len(ey) == 2:
+        # every example's rows (or vector) against one matrix: a single product over all of them
         x = batch_at(x, dx, None)
+        if len(ex) == 1:
+            return matmul(x, y), 0
         s = x.shape
         out = matmul(reshape(x, (math.prod(s[:-1]), s[-1])), y)
-        return reshape(out, s[:-1] + y.shape[-1:]), 0
-    if dx is None and x.ndim == 2 and y.ndim == 3:
+        return reshape(out, s[:-1] + ey[-1:]), 0
+    if dx is None and len(ex) == 2 and len(ey) == 1:
+        # one matrix against every example's vector: the vectors as rows, against its transpose
+        return matmul(batch_at(y, dy, None), _swap_last(x)), 0
+    if dx is None and len(ex) == 2 and len(ey) == 2:
         # one matrix against every example's columns: (m, k) @ (k, B * n), batch axis in the middle
         y = transpose(y, (1 if dy == 0 else 0, dy, 2 if dy != 2 else 1))
         k, size, n = y.shape
         return reshape(matmul(x, reshape(y, (k, size * n))), (x.shape[0], size, n)), 1
+    size = batch_size(values, bdims)
+    # an example's vector made the matrix NumPy makes of it (a row on the left, a column on the
+    # right); the result is reshaped to the examples' result shape at the end
+    if dx is not None and len(ex) == 1:
+        x, dx = reshape(batch_at(x, dx, None), (size, 1, ex[0])), 0
+    if dy is not None and len(ey) == 1:
+        y, dy = reshape(batch_at(y, dy, None), (size, ey[0], 1)), 0
     (x, y), _ = align_batched((x, y), (dx, dy), keep=False)
     if x.shape[-1] == 1:
         # a stack of outer products (per-example weight gradients): NumPy's batched matmul makes
         # one small BLAS call per example; einsum's plain loop is 4x faster, a broadcast product
         # (when the leading axes broadcast, which einsum does not do) 3x
         if x.shape[:-2] == y.shape[:-2]:
-            lead = string.ascii_letters[: x.ndim - 2]
-            return einsum([x, y], f"{lead}ik,{lead}kj->{lead}ij"), 0
-        return multiply(x, y), 0
-    return matmul(x, y), 0
+            lead = string.ascii_letters[: len(x.shape) - 2]
+            out = einsum([x, y], f"{lead}ik,{lead}kj->{lead}ij")
+        else:
+            out = multiply(x, y)
+    else:
+        out = matmul(x, y)
+    shape = (size, *matmul_shape(ex, ey))
+    return (out if out.shape == shape else reshape(out, shape)), 0
 
 
 def _einsum_batch(values, bdims, *, subscripts):
+    return einsum(values, _batched_subscripts(subscripts, tuple(bdims))), 0
+
+
+@functools.lru_cache(maxsize=1024)
+def _batched_subscripts(subscripts, bdims):
+    """``subscripts`` with a new letter for the batch axes (at ``bdims``), leading the output."""
     ins, out = _parse(subscripts)
     letter = next(c for c in string.ascii_letters if c not in subscripts)
     ins = [s if d is None else s[:d] + letter + s[d:] for s, d in zip(ins, bdims, strict=True)]
-    return einsum(values, ",".join(ins) + "->" + letter + out), 0
+    return ",".join(ins) + "->" + letter + out
 
 
 matmul_p.batch = _matmul_batch

@@ -50,31 +50,22 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     Array(11., dtype=float32)
     """
     if isinstance(a, Array) and isinstance(b, Array) and preferred_element_type is None:
-        # the common case, kept cheap: two matrices of one dtype
+        # the common case, kept cheap: matrices or vectors of one dtype
         sa, sb = a.shape, b.shape
-        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and a.dtype == b.dtype:
+        if 0 < len(sa) <= 2 and 0 < len(sb) <= 2 and sa[-1] == sb[0] and a.dtype == b.dtype:
             return _ops.matmul(a, b)
     a, b = _common(a, b)
     na, nb = a.ndim, b.ndim
-    if na >= 2 and nb >= 2:
-        _check_contraction(a.shape[-1], b.shape[-2], a.shape, b.shape, "matmul")
-        _batch_shape(a.shape[:-2], b.shape[:-2])
-        return _finish(_ops.matmul(a, b), preferred_element_type)
     if na == 0 or nb == 0:
         which = 0 if na == 0 else 1
         raise ValueError(
             f"matmul input operand {which} must have ndim at least 1, but it has ndim 0"
         )
-    a2 = _ops.reshape(a, (1,) + a.shape) if na == 1 else a
-    b2 = _ops.reshape(b, b.shape + (1,)) if nb == 1 else b
-    _check_contraction(a2.shape[-1], b2.shape[-2], a.shape, b.shape, "matmul")
-    out = _ops.matmul(a2, b2)
-    shape = out.shape
-    if nb == 1:
-        shape = shape[:-1]
-    if na == 1:
-        shape = shape[:-2] + shape[-1:] if nb != 1 else shape[:-1]
-    return _finish(_ops.reshape(out, shape), preferred_element_type)
+    _check_contraction(
+        a.shape[-1], b.shape[-2] if nb >= 2 else b.shape[0], a.shape, b.shape, "matmul"
+    )
+    _batch_shape(a.shape[:-2], b.shape[:-2])
+    return _finish(_ops.matmul(a, b), preferred_element_type)
 
 
 def _check_contraction(k1, k2, shape_a, shape_b, who):
