@@ -508,12 +508,25 @@ add(
 
 
 def _matmul_ref(x, y):
-    x2, y2 = np.broadcast_arrays(x[..., :, :, None], y[..., None, :, :])
-    return (x2 * y2).sum(-2, dtype=x.dtype)
+    # NumPy's rule for vectors: a row on the left, a column on the right, its axis then dropped
+    mx = x[None] if x.ndim == 1 else x
+    my = y[:, None] if y.ndim == 1 else y
+    x2, y2 = np.broadcast_arrays(mx[..., :, :, None], my[..., None, :, :])
+    out = (x2 * y2).sum(-2, dtype=x.dtype)
+    if y.ndim == 1:
+        out = out[..., 0]
+    if x.ndim == 1:
+        out = out[..., 0, :] if y.ndim > 1 else out[..., 0]
+    return out
 
 
 add(
     "matmul",
+    row(u(3), u(3, 4), ref=_matmul_ref),
+    row(u(2, 3), u(3), ref=_matmul_ref),
+    row(u(3), u(3), ref=_matmul_ref),
+    row(u(3), u(2, 3, 4), ref=_matmul_ref),
+    row(u(2, 2, 3), u(3), ref=_matmul_ref),
     row(u(2, 3), u(3, 4), ref=_matmul_ref),
     row(u(2, 2, 3), u(2, 3, 4), ref=_matmul_ref),
     row(u(1, 2, 3), u(3, 3, 2), ref=_matmul_ref),

@@ -416,6 +416,44 @@ PROGRAMS = {
                jax.vmap(lambda a: jax.lax.psum(a, 'i') / jax.lax.psum(1, 'i'), axis_name='i')(x),
                jax.vmap(lambda a: jax.lax.psum(1, 'i'), axis_name='i')(x))
     """,
+    "elementwise_alignment": """
+        # operands already paired example with example (the interpreter's direct path) and
+        # operands that must be moved first, with weak and integer operands
+        a = jnp.arange(6.0).reshape(2, 3)
+        b = jnp.arange(6.0, 12.0).reshape(2, 3)
+        v = jnp.array([1.0, -2.0, 0.5])
+        n = jnp.arange(6).reshape(2, 3)
+        out = (jax.vmap(jnp.multiply)(a, b), jax.vmap(jnp.subtract, (1, 1))(a, b),
+               jax.vmap(jnp.add, (0, 1))(a, b.T), jax.vmap(jnp.divide, (0, None))(a, v),
+               jax.vmap(jnp.maximum, (None, 0))(v, a), jax.vmap(lambda x: x * v, 1)(a.T),
+               jax.vmap(lambda x: 2.0 - x, 1)(a), jax.vmap(lambda x: x ** 3)(a),
+               jax.vmap(lambda x, y: x * y, (0, None))(n, 2), jax.vmap(lambda x: x / 2)(n),
+               jax.vmap(lambda x, y: jnp.where(x > 2, x, y))(a, b),
+               jax.vmap(lambda x: jnp.clip(x, 1.0, 4.0), 1)(a),
+               jax.vmap(lambda x, y: x * y, (0, None))(jnp.arange(3.0), 1.5),
+               jax.vmap(lambda x: jnp.sin(x) * 0.5)(jnp.float32(2.0) * jnp.ones(2)))
+    """,
+    "vector_products": """
+        # NumPy's matmul of vectors under vmap and its gradients: per-example vectors against
+        # one matrix, one matrix against per-example vectors, vectors against vectors, vectors
+        # against stacks of matrices
+        w = jnp.arange(12.0).reshape(3, 4) / 10
+        xs = jnp.arange(6.0).reshape(2, 3) / 5
+        zs = jnp.arange(8.0).reshape(2, 4) / 7
+        stack = jnp.arange(48.0).reshape(2, 2, 3, 4) / 20
+        loss = lambda w, x, z: jnp.sum(jnp.tanh(x @ w) * z) + jnp.sum((w @ z) ** 2)
+        out = (jax.vmap(lambda x: x @ w)(xs), jax.vmap(lambda z: w @ z)(zs),
+               jax.vmap(jnp.matmul)(xs, xs), jax.vmap(jnp.matmul, (0, None))(xs, stack[0]),
+               jax.vmap(jnp.matmul, (None, 0))(xs[0], stack), jax.vmap(jnp.matmul)(stack, zs),
+               jax.vmap(jnp.matmul, (0, 1))(xs, w.T.reshape(4, 3).T @ jnp.ones((4, 2))),
+               jax.vmap(jax.grad(loss), (None, 0, 0))(w, xs, zs),
+               jax.vmap(jax.grad(loss, argnums=(1, 2)), (None, 0, 0))(w, xs, zs),
+               jax.grad(lambda w: jnp.sum(jax.vmap(loss, (None, 0, 0))(w, xs, zs)))(w),
+               jax.jit(jax.vmap(jax.grad(loss), (None, 0, 0)))(w, xs, zs),
+               jax.grad(lambda x: jnp.sum(jnp.matmul(x, stack)))(xs[0]),
+               jax.grad(lambda z: jnp.sum(jnp.matmul(stack, z)))(zs[0]),
+               jax.jacfwd(lambda x: x @ w)(xs[0]), jax.jacrev(lambda x: x @ x)(xs[0]))
+    """,
     "custom_vjp_spec_36": """
         @jax.custom_vjp
         def f(x, c):
@@ -450,3 +488,19 @@ def test_same_as_jax(name):
         _close(a, b, rtol=2e-5)
     with np.printoptions(precision=4):
         assert repr(ours) == repr(theirs)
+
+
+def test_vector_products_are_one_equation_each_batched_or_not():
+    # NumPy's matmul takes vectors directly: no reshapes around a vector-matrix product, and a
+    # per-example gradient of one is a matrix product and a batched outer product
+    w, x = jnp.ones((3, 4)), jnp.ones(3)
+    jaxpr = jax.make_jaxpr(lambda x, w: x @ w)(x, w)
+    assert [e.prim.name for e in jaxpr.jaxpr.eqns] == ["matmul"]
+    per_example = jax.vmap(jax.grad(lambda w, x: jnp.sum(x @ w), argnums=(0, 1)), (None, 0))
+    jaxpr = jax.make_jaxpr(per_example)(w, jnp.ones((5, 3)))
+    check_jaxpr(jaxpr)
+    names = [e.prim.name for e in jaxpr.jaxpr.eqns]
+    assert "reshape" not in names and names.count("einsum") == 1, names
+    gw, gx = per_example(w, jnp.arange(15.0).reshape(5, 3))
+    _close(gw, np.broadcast_to(np.arange(15.0).reshape(5, 3, 1), (5, 3, 4)))
+    _close(gx, np.full((5, 3), 4.0))

@@ -843,7 +843,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         )
 
     # the axes flattened to one per leaf, per pytree structure of the arguments and outputs
-    in_dims, out_dims_of_tree = {}, {}
+    in_dims_of_tree, out_dims_of_tree = {}, {}
 
     @functools.wraps(fun)
     def vmap_f(*args, **kwargs):
@@ -855,19 +855,25 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             )
         leaves, tree = tree_flatten((args, kwargs))
         _check_leaves(leaves, (args, kwargs))
-        dims = in_dims.get(tree)
+        dims = in_dims_of_tree.get(tree)
         if dims is None:
-            dims = in_dims[tree] = _flatten_axes("vmap in_axes", (args, kwargs), (in_axes, 0))
+            dims = in_dims_of_tree[tree] = _flatten_axes(
+                "vmap in_axes", (args, kwargs), (in_axes, 0)
+            )
+        in_dims = []  # non-negative
         for x, d in zip(leaves, dims, strict=True):
-            ndim = np.ndim(x)
-            if d is not None and not -ndim <= d < ndim:
+            if d is None:
+                in_dims.append(None)
+                continue
+            ndim = len(x.shape) if isinstance(x, Array) else np.ndim(x)
+            if not -ndim <= d < ndim:
                 raise ValueError(
                     f"vmap was requested to map its argument along axis {d}, which implies that "
                     f"its rank should be at least {d + 1 if d >= 0 else -d}, but is only {ndim} "
                     f"(its shape is {np.shape(x)})"
                 )
+            in_dims.append(d % ndim)
         size = _mapped_size(fun, args, kwargs, leaves, dims, axis_size)
-        dims = [None if d is None else d % np.ndim(x) for x, d in zip(leaves, dims, strict=True)]
         out_trees = []
 
         def flat_fun(*flat):
@@ -876,7 +882,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             out_trees.append(out_tree)
             return out_leaves
 
-        values, out_dims = batch_call(flat_fun, leaves, dims, size, axis_name)
+        values, out_dims = batch_call(flat_fun, leaves, in_dims, size, axis_name)
         out_tree = out_trees[0]
         axes = out_dims_of_tree.get(out_tree)
         if axes is None:

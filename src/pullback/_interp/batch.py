@@ -29,7 +29,14 @@ from pullback._core import (
     state,
     to_raw,
 )
-from pullback._ops._base import Broadcasting, batch_at, bind_here, lined_up, weak_of
+from pullback._ops._base import (
+    Broadcasting,
+    SameBdim,
+    batch_at,
+    bind_here,
+    lined_up,
+    weak_of,
+)
 
 _PY_SCALARS = (int, float, complex, bool)
 
@@ -144,7 +151,11 @@ class BatchInterp(Interpreter):
                 weaks.append(weak_of(a))
         if not own:
             return self._forward(prim, args, params)
-        if prim.batch is None:
+        batch = prim.batch
+        if raw and type(batch) is SameBdim and not prim.rules:
+            weak = out_weak(prim.weak, weaks, params)
+            return BatchTracer(prim.impl(values[0], **params), weak, self, bdims[0])
+        if batch is None:
             raise NotImplementedError(
                 f"Batching rule for '{prim.name}' not implemented: vmap cannot batch the "
                 f"primitive {prim.name}. Declare prim.batch next to the primitive in "
@@ -153,7 +164,7 @@ class BatchInterp(Interpreter):
         saved = state.interp
         state.interp = self.base
         try:
-            out, out_bdim = prim.batch(values, bdims, **params)
+            out, out_bdim = batch(values, bdims, **params)
         finally:
             state.interp = saved
         if not raw:

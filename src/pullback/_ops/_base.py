@@ -139,7 +139,7 @@ def unary(name, np_fn, d=None, *, vjp=None, inexact=True, differentiable=True, k
     if differentiable:
         prim.jvp = Elementwise(prim.vjp)
     prim.abstract = lambda x: ShapedArray(x.shape, _result_dtype(np_fn, x.dtype), x.weak_type)
-    prim.batch = same_bdim(prim)
+    prim.batch = SameBdim(prim)
     ok = kinds or (_INEXACT if inexact else "biufc")
 
     def fn(x):
@@ -409,13 +409,17 @@ def batch_size(values, bdims):
     raise ValueError("batch_size: no operand is batched")
 
 
-def same_bdim(prim):
-    """The batch rule of an elementwise operation of one operand: the batch axis stays."""
+class SameBdim:
+    """The batch rule of an elementwise operation of one operand: the batch axis stays. The
+    batching interpreter recognises it and runs the primitive itself on the batched value."""
 
-    def rule(values, bdims, **params):
-        return bind_here(prim, values, params), bdims[0]
+    __slots__ = ("prim",)
 
-    return rule
+    def __init__(self, prim):
+        self.prim = prim
+
+    def __call__(self, values, bdims, **params):
+        return bind_here(self.prim, values, params), bdims[0]
 
 
 def align_batched(values, bdims, keep=True):
@@ -472,7 +476,7 @@ def lined_up(x, dx, y, dy):
     return None
 
 
-convert_element_type_p.batch = same_bdim(convert_element_type_p)
+convert_element_type_p.batch = SameBdim(convert_element_type_p)
 
 
 def reduction(prim, param="axes"):

@@ -8,13 +8,13 @@ from pullback._core import EVAL, Array, Primitive, state
 from pullback._ops._base import (
     Broadcasting,
     Linear,
+    SameBdim,
     _promote_pair,
     binary,
     convert_element_type,
     dtype_of,
     pass_x,
     pass_y,
-    same_bdim,
     unary,
     unbroadcast,
 )
@@ -277,6 +277,6 @@ where_p.transpose = Linear(1, 2)
 
 # -- batching rules (vmap) of the primitives declared outside the families -------------------------
 
-integer_pow_p.batch = same_bdim(integer_pow_p)
+integer_pow_p.batch = SameBdim(integer_pow_p)
 where_p.batch = Broadcasting(where_p)
 clamp_p.batch = Broadcasting(clamp_p)

@@ -76,11 +76,18 @@ def _matmul_vjp(k):
             return matmul(y, ct) if k == 0 else einsum([x, ct], "i,j->ij")
         if nx == 2 and ny == 1:
             return einsum([ct, y], "i,j->ij") if k == 0 else matmul(ct, x)
-        # a vector against a stack of matrices: as the matrices NumPy makes of it
-        mx = reshape(x, (1, *x.shape)) if nx == 1 else x
-        my = reshape(y, (*y.shape, 1)) if ny == 1 else y
-        mct = reshape(ct, matmul_shape(mx.shape, my.shape))
-        return reshape(rule(mct, None, mx, my), (x if k == 0 else y).shape)
+        # a vector against a stack of matrices: as the matrices NumPy makes of it (reading only
+        # the shape of operand k, which may be an abstract value: see linear_transpose)
+        mx_shape = (1, *x.shape) if nx == 1 else x.shape
+        my_shape = (*y.shape, 1) if ny == 1 else y.shape
+        mct = reshape(ct, matmul_shape(mx_shape, my_shape))
+        if k == 0:
+            my = reshape(y, my_shape) if ny == 1 else y
+            g = unbroadcast(matmul(mct, _swap_last(my)), ShapedArray(mx_shape, x.dtype, False))
+            return reshape(g, x.shape)
+        mx = reshape(x, mx_shape) if nx == 1 else x
+        g = unbroadcast(matmul(_swap_last(mx), mct), ShapedArray(my_shape, y.dtype, False))
+        return reshape(g, y.shape)
 
     return rule
 

@@ -151,4 +151,4 @@ reduce_sum_p.batch = _base.reduction(reduce_sum_p)
 reshape_p.batch = _reshape_batch
 broadcast_to_p.batch = _broadcast_batch
 transpose_p.batch = _transpose_batch
-stop_gradient_p.batch = _base.same_bdim(stop_gradient_p)
+stop_gradient_p.batch = _base.SameBdim(stop_gradient_p)
