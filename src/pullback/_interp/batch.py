@@ -39,6 +39,7 @@ from pullback._ops._base import (
 )
 
 _PY_SCALARS = (int, float, complex, bool)
+_WEAK_SCALARS = (int, float, complex)  # Python scalars are weakly typed (bool is not)
 
 __all__ = ["BatchInterp", "BatchTracer", "batch_fun", "batch_call"]
 
@@ -146,9 +147,13 @@ class BatchInterp(Interpreter):
                 weaks.append(a._weak)
                 own = True
             else:
-                values.append(a if not raw or type(a) in _PY_SCALARS else to_raw(a)[0])
+                if type(a) is Array:
+                    weaks.append(a._weak)
+                    values.append(a._value if raw else a)
+                else:
+                    weaks.append(type(a) in _WEAK_SCALARS)
+                    values.append(a if not raw or type(a) in _PY_SCALARS else to_raw(a)[0])
                 bdims.append(None)
-                weaks.append(weak_of(a))
         if not own:
             return self._forward(prim, args, params)
         batch = prim.batch
@@ -174,7 +179,9 @@ class BatchInterp(Interpreter):
         weak = out_weak(prim.weak, weaks, params)
         if prim.multiple_results:
             return [self._from_raw(o, d, weak) for o, d in zip(out, out_bdim, strict=True)]
-        return self._from_raw(out, out_bdim, weak)
+        if out_bdim is None:
+            return Array(out, weak)
+        return BatchTracer(out, weak, self, out_bdim)
 
     def _from_raw(self, value, bdim, weak):
         """A raw result of a batch rule as a value of this level."""
@@ -205,11 +212,22 @@ class BatchInterp(Interpreter):
                     out = self._forward(prim, (vx, vy), {})
                     return BatchTracer(out, weak_of(out), self, d)
                 if not prim.rules:
-                    wx, wy = weak_of(x), weak_of(y)
-                    if not ox and type(x) is Array:
-                        vx = x._value
-                    if not oy and type(y) is Array:
-                        vy = y._value
+                    if ox:
+                        wx = x._weak
+                    elif type(x) is Array:
+                        vx, wx = x._value, x._weak
+                    elif isinstance(x, Tracer):  # escaped: the general path says so
+                        return self.process(prim, (x, y), {})
+                    else:
+                        wx = type(x) in _WEAK_SCALARS
+                    if oy:
+                        wy = y._weak
+                    elif type(y) is Array:
+                        vy, wy = y._value, y._weak
+                    elif isinstance(y, Tracer):  # escaped: the general path says so
+                        return self.process(prim, (x, y), {})
+                    else:
+                        wy = type(y) in _WEAK_SCALARS
                     w = wx and wy if prim.weak == "all" else out_weak(prim.weak, (wx, wy), {})
                     return BatchTracer(prim.impl(vx, vy), w, self, d)
         return self.process(prim, (x, y), {})
