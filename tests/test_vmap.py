@@ -504,3 +504,11 @@ def test_vector_products_are_one_equation_each_batched_or_not():
     gw, gx = per_example(w, jnp.arange(15.0).reshape(5, 3))
     _close(gw, np.broadcast_to(np.arange(15.0).reshape(5, 3, 1), (5, 3, 4)))
     _close(gx, np.full((5, 3), 4.0))
+
+
+def test_an_escaped_tracer_beside_a_batched_value_is_named():
+    leaked = []
+    jax.grad(lambda x: leaked.append(x) or x)(1.0)
+    for f in (lambda a: a * leaked[0], lambda a: leaked[0] - a, lambda a: jnp.sum(a) + leaked[0]):
+        with pytest.raises(jax.errors.UnexpectedTracerError, match="outside the transformation"):
+            jax.vmap(f)(jnp.arange(3.0))

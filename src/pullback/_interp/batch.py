@@ -212,24 +212,11 @@ class BatchInterp(Interpreter):
                     out = self._forward(prim, (vx, vy), {})
                     return BatchTracer(out, weak_of(out), self, d)
                 if not prim.rules:
-                    if ox:
-                        wx = x._weak
-                    elif type(x) is Array:
-                        vx, wx = x._value, x._weak
-                    elif isinstance(x, Tracer):  # escaped: the general path says so
-                        return self.process(prim, (x, y), {})
-                    else:
-                        wx = type(x) in _WEAK_SCALARS
-                    if oy:
-                        wy = y._weak
-                    elif type(y) is Array:
-                        vy, wy = y._value, y._weak
-                    elif isinstance(y, Tracer):  # escaped: the general path says so
-                        return self.process(prim, (x, y), {})
-                    else:
-                        wy = type(y) in _WEAK_SCALARS
-                    w = wx and wy if prim.weak == "all" else out_weak(prim.weak, (wx, wy), {})
-                    return BatchTracer(prim.impl(vx, vy), w, self, d)
+                    rx, ry = _raw_operand(x, ox), _raw_operand(y, oy)
+                    if rx is not None and ry is not None:
+                        (vx, wx), (vy, wy) = rx, ry
+                        w = wx and wy if prim.weak == "all" else out_weak(prim.weak, (wx, wy), {})
+                        return BatchTracer(prim.impl(vx, vy), w, self, d)
         return self.process(prim, (x, y), {})
 
     def _forward(self, prim, args, params):
@@ -241,6 +228,17 @@ class BatchInterp(Interpreter):
             return bind_here(prim, args, params)
         finally:
             state.interp = saved
+
+
+def _raw_operand(a, own):
+    """``(raw value, weak flag)`` of an operand in raw batching (``own``: a tracer of the
+    interpreter); ``None`` for a tracer that escaped its transformation (the general path names
+    it)."""
+    if own or type(a) is Array:
+        return a._value, a._weak
+    if isinstance(a, Tracer):
+        return None
+    return a, type(a) in _WEAK_SCALARS
 
 
 def batch_call(fun, args, in_dims, axis_size, axis_name=None):
