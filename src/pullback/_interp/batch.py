@@ -179,9 +179,7 @@ class BatchInterp(Interpreter):
         weak = out_weak(prim.weak, weaks, params)
         if prim.multiple_results:
             return [self._from_raw(o, d, weak) for o, d in zip(out, out_bdim, strict=True)]
-        if out_bdim is None:
-            return Array(out, weak)
-        return BatchTracer(out, weak, self, out_bdim)
+        return self._from_raw(out, out_bdim, weak)
 
     def _from_raw(self, value, bdim, weak):
         """A raw result of a batch rule as a value of this level."""
