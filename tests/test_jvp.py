@@ -523,3 +523,12 @@ def test_while_loop_with_traced_bounds_under_jit_of_jvp():
         np.float32(1.5), np.int32(3)
     )
     assert "while" in str(jaxpr)
+
+
+def test_iterative_bwd_under_forward_mode_with_batched_tangents():
+    # bwd runs Python on its cotangent (an iterative solver): its Jacobian rows are computed from
+    # concrete one-hot cotangents, then applied to the tangents, which may be batched (vmap)
+    a = np.float32(2.0)
+    ts = pnp.array([1.0, 2.0, -0.5])
+    got = pullback.vmap(lambda t: pullback.jvp(fixed_point.newton_sqrt, (a,), (t,))[1])(ts)
+    np.testing.assert_allclose(np.asarray(got), 0.5 / np.sqrt(2.0) * np.asarray(ts), rtol=1e-5)

@@ -454,6 +454,15 @@ PROGRAMS = {
                jax.grad(lambda z: jnp.sum(jnp.matmul(stack, z)))(zs[0]),
                jax.jacfwd(lambda x: x @ w)(xs[0]), jax.jacrev(lambda x: x @ x)(xs[0]))
     """,
+    "pullback_under_transformations": """
+        # vmap of a pullback whose tape holds another transformation's values
+        x = jnp.arange(1.0, 4.0)
+        def rows(x):
+            _, pull = jax.vjp(lambda v: jnp.sin(v) * v, x)
+            return jax.vmap(pull)(jnp.eye(3))[0]
+        out = (jax.jvp(rows, (x,), (jnp.ones(3),)), jax.jacfwd(rows)(x), jax.jit(rows)(x),
+               jax.grad(lambda x: jnp.sum(rows(x) ** 2))(x))
+    """,
     "custom_vjp_spec_36": """
         @jax.custom_vjp
         def f(x, c):

@@ -73,10 +73,12 @@ class _VJPFunction:
                 f"Tree structure of cotangent input {ct_tree} does not match structure of primal "
                 f"output {self._out_tree}."
             )
-        raw = self._interp.raw
+        interp = self._interp
+        raw = interp.raw
         # cotangents traced by a transformation applied to the pullback (vmap of it: jacrev):
-        # the backward pass runs under that transformation, on the tape's raw values
-        lifted = raw and any(isinstance(c, Tracer) for c in ct_leaves)
+        # the backward pass runs under that transformation, on the tape's values (which are
+        # constants to it)
+        lifted = state.interp is not interp.parent and any(isinstance(c, Tracer) for c in ct_leaves)
         seeds = []
         for c, (tracer, shape, dtype) in zip(ct_leaves, self._out_records, strict=True):
             _check_cotangent(c, shape, dtype)
@@ -595,7 +597,10 @@ def _zeros_of(x):
 
 def _push_basis(push, leaves):
     """``push(basis element)`` (a list of leaves) for every basis element, each result leaf
-    stacked along a new leading axis. A loop over the basis, the place to switch to ``vmap``."""
+    stacked along a new leading axis. A loop over the basis where JAX ``vmap``s over it: the values
+    are the same, and rules that run Python on a concrete cotangent or tangent (an iterative
+    solver in a ``custom_vjp``'s ``bwd``) keep working under ``jacrev``, ``jacfwd`` and
+    ``hessian``."""
     rows = [push(b) for b in _basis(leaves)]
     return [_stack([r[i] for r in rows]) for i in range(len(rows[0]))]
 

@@ -588,7 +588,7 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
     try:
         closed = trace_flat(linear_bwd, ct_avals, f"the bwd rule {_name(cv.bwd)} of {cv.__name__}")
     except ConcretizationTypeError as e:
-        if state.interp is EVAL:  # bwd runs Python on the cotangent's value: it can run here
+        if _values_are_concrete():  # bwd runs Python on the cotangent's value: it can run here
             return _materialized_jvp(call, res, out_avals, inexact, vals, tangents)
         raise TypeError(
             f"{where}, but {_name(cv.bwd)} needs the concrete value of the cotangent or of a "
@@ -605,6 +605,17 @@ def _transpose_bwd(call, res, out_leaves, vals, tangents):
     forward = transposer.forward([None] * len(ct_avals))
     cts = iter(transposer.backward(forward, tangents))
     return [next(cts) if m else None for m in inexact]
+
+
+def _values_are_concrete():
+    """Whether values at the current level can be concrete: nothing below it stages (under
+    ``vmap``, as ``jacfwd`` runs, unbatched values are concrete; under ``jit`` none is)."""
+    interp = state.interp
+    while interp is not None:
+        if isinstance(interp, StageInterp):
+            return False
+        interp = interp.parent
+    return True
 
 
 def _materialized_jvp(call, res, out_avals, inexact, vals, tangents):
