@@ -59,40 +59,45 @@ def _swap_last_permutation(n):
     return tuple(range(n - 2)) + (n - 1, n - 2)
 
 
-def _matmul_vjp(k):
-    """The VJP of operand ``k``. Vectors are handled as they are (a vector-matrix product's
-    cotangents are a matrix-vector product and an outer product), not reshaped into matrices:
-    that keeps per-example products under ``vmap`` to one operation each."""
-
-    def rule(ct, ans, x, y):
-        nx, ny = len(x.shape), len(y.shape)
-        if nx >= 2 and ny >= 2:
-            if k == 0:
-                return unbroadcast(matmul(ct, _swap_last(y)), x)
-            return unbroadcast(matmul(_swap_last(x), ct), y)
-        if nx == 1 and ny == 1:
-            return ct * (y if k == 0 else x)
-        if nx == 1 and ny == 2:
-            return matmul(y, ct) if k == 0 else einsum([x, ct], "i,j->ij")
-        if nx == 2 and ny == 1:
-            return einsum([ct, y], "i,j->ij") if k == 0 else matmul(ct, x)
-        # a vector against a stack of matrices: as the matrices NumPy makes of it (reading only
-        # the shape of operand k, which may be an abstract value: see linear_transpose)
-        mx_shape = (1, *x.shape) if nx == 1 else x.shape
-        my_shape = (*y.shape, 1) if ny == 1 else y.shape
-        mct = reshape(ct, matmul_shape(mx_shape, my_shape))
-        if k == 0:
-            my = reshape(y, my_shape) if ny == 1 else y
-            g = unbroadcast(matmul(mct, _swap_last(my)), ShapedArray(mx_shape, x.dtype, False))
-            return reshape(g, x.shape)
-        mx = reshape(x, mx_shape) if nx == 1 else x
-        g = unbroadcast(matmul(_swap_last(mx), mct), ShapedArray(my_shape, y.dtype, False))
-        return reshape(g, y.shape)
-
-    return rule
+def _matmul_vjp_x(ct, ans, x, y):
+    if len(x.shape) >= 2 and len(y.shape) >= 2:
+        return unbroadcast(matmul(ct, _swap_last(y)), x)
+    return _vector_vjp(0, ct, x, y)
 
 
-matmul_p, _ = primitive("matmul", _matmul_impl, vjp=(_matmul_vjp(0), _matmul_vjp(1)))
+def _matmul_vjp_y(ct, ans, x, y):
+    if len(x.shape) >= 2 and len(y.shape) >= 2:
+        return unbroadcast(matmul(_swap_last(x), ct), y)
+    return _vector_vjp(1, ct, x, y)
+
+
+def _vector_vjp(k, ct, x, y):
+    """The VJP of operand ``k`` of a product with a vector operand. Vectors are handled as they
+    are (a vector-matrix product's cotangents are a matrix-vector product and an outer product),
+    not reshaped into matrices: that keeps per-example products under ``vmap`` to one operation
+    each."""
+    nx, ny = len(x.shape), len(y.shape)
+    if nx == 1 and ny == 1:
+        return ct * (y if k == 0 else x)
+    if nx == 1 and ny == 2:
+        return matmul(y, ct) if k == 0 else einsum([x, ct], "i,j->ij")
+    if nx == 2 and ny == 1:
+        return einsum([ct, y], "i,j->ij") if k == 0 else matmul(ct, x)
+    # a vector against a stack of matrices: as the matrices NumPy makes of it (reading only the
+    # shape of operand k, which may be an abstract value: see linear_transpose)
+    mx_shape = (1, *x.shape) if nx == 1 else x.shape
+    my_shape = (*y.shape, 1) if ny == 1 else y.shape
+    mct = reshape(ct, matmul_shape(mx_shape, my_shape))
+    if k == 0:
+        my = reshape(y, my_shape) if ny == 1 else y
+        g = unbroadcast(matmul(mct, _swap_last(my)), ShapedArray(mx_shape, x.dtype, False))
+        return reshape(g, x.shape)
+    mx = reshape(x, mx_shape) if nx == 1 else x
+    g = unbroadcast(matmul(_swap_last(mx), mct), ShapedArray(my_shape, y.dtype, False))
+    return reshape(g, y.shape)
+
+
+matmul_p, _ = primitive("matmul", _matmul_impl, vjp=(_matmul_vjp_x, _matmul_vjp_y))
 
 
 def matmul(x, y):
