@@ -9,7 +9,17 @@ import inspect
 import numpy as np
 
 from pullback import _dtypes
-from pullback._core import EVAL, Array, ShapedArray, Tracer, aval_of, is_valid_leaf, state, to_raw
+from pullback._core import (
+    EVAL,
+    Array,
+    ConcretizationTypeError,
+    ShapedArray,
+    Tracer,
+    aval_of,
+    is_valid_leaf,
+    state,
+    to_raw,
+)
 from pullback._hop.forward import PartialStage
 from pullback._interp.batch import batch_call
 from pullback._interp.jvp import JVPInterp, zeros_like_tangent
@@ -580,7 +590,8 @@ def _with_dyn(fun, args, kwargs, nums, single, in_tree):
 
 
 def _basis(leaves):
-    """One-hot tangents: for each leaf and each of its elements, a list over all leaves."""
+    """One-hot tangents, one at a time: for each leaf and each of its elements, a list over all
+    leaves."""
     for k, x in enumerate(leaves):
         for j in range(int(np.prod(x.shape, dtype=np.int64))):
             one = np.zeros(x.size, x.dtype)
@@ -596,13 +607,26 @@ def _zeros_of(x):
 
 
 def _push_basis(push, leaves):
-    """``push(basis element)`` (a list of leaves) for every basis element, each result leaf
-    stacked along a new leading axis. A loop over the basis where JAX ``vmap``s over it: the values
-    are the same, and rules that run Python on a concrete cotangent or tangent (an iterative
-    solver in a ``custom_vjp``'s ``bwd``) keep working under ``jacrev``, ``jacfwd`` and
-    ``hessian``."""
-    rows = [push(b) for b in _basis(leaves)]
-    return [_stack([r[i] for r in rows]) for i in range(len(rows[0]))]
+    """``push(basis element)`` (a list of leaves) for every one-hot basis element of ``leaves``,
+    each result leaf stacked along a new leading axis (one row per element, in order).
+
+    Run once under ``vmap``, as JAX does. When a rule needs the concrete value of a basis element
+    (a ``custom_vjp`` whose ``bwd`` runs an iterative solver on its cotangent: JAX cannot
+    differentiate it this way), ``push`` runs once per element instead."""
+    sizes = [x.size for x in leaves]
+    n = sum(sizes)
+    basis, start = [], 0
+    for x, m in zip(leaves, sizes, strict=True):
+        rows = np.zeros((n, m), x.dtype)
+        rows[start : start + m] = np.eye(m, dtype=x.dtype)
+        basis.append(Array(rows.reshape((n, *x.shape)), x.weak_type))
+        start += m
+    try:
+        values, dims = batch_call(lambda *b: push(list(b)), basis, [0] * len(basis), n)
+    except ConcretizationTypeError:
+        rows = [push(b) for b in _basis(leaves)]
+        return [_stack([r[i] for r in rows]) for i in range(len(rows[0]))]
+    return [batch_at(v, d, n) for v, d in zip(values, dims, strict=True)]
 
 
 def _stack(xs):
