@@ -15,6 +15,7 @@ from pullback._core import Array
 from pullback.tree_util import tree_leaves
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import external_solver  # noqa: E402
 import fixed_point  # noqa: E402
 
 jax = pytest.importorskip("jax")
@@ -151,3 +152,12 @@ def test_jacobians_of_a_rule_that_needs_concrete_cotangents_run_row_by_row():
     a = np.array([1.0, 4.0, 9.0], np.float32)
     jac = np.asarray(pullback.jacrev(fixed_point.newton_sqrt)(a))
     np.testing.assert_allclose(jac, np.diag(0.5 / np.sqrt(a)), rtol=1e-5, atol=1e-7)
+
+
+def test_jacobian_of_a_rule_calling_foreign_code_runs_row_by_row():
+    # the external-solver example's bwd calls scipy through a pure_callback without a
+    # vmap_method, which cannot be batched: jacrev pushes one cotangent at a time
+    a = np.array([[3.0, 1.0], [1.0, 2.0]], np.float32)
+    b = np.array([1.0, 2.0], np.float32)
+    jac = pullback.jacrev(external_solver.solve, argnums=1)(pnp.asarray(a), pnp.asarray(b))
+    np.testing.assert_allclose(np.asarray(jac), np.linalg.inv(a), rtol=1e-5)

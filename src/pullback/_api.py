@@ -20,6 +20,7 @@ from pullback._core import (
     state,
     to_raw,
 )
+from pullback._hop.callback import CallbackNotBatchableError
 from pullback._hop.forward import PartialStage
 from pullback._interp.batch import batch_call
 from pullback._interp.jvp import JVPInterp, zeros_like_tangent
@@ -611,8 +612,9 @@ def _push_basis(push, leaves):
     each result leaf stacked along a new leading axis (one row per element, in order).
 
     Run once under ``vmap``, as JAX does. When a rule needs the concrete value of a basis element
-    (a ``custom_vjp`` whose ``bwd`` runs an iterative solver on its cotangent: JAX cannot
-    differentiate it this way), ``push`` runs once per element instead."""
+    (a ``custom_vjp`` whose ``bwd`` runs an iterative solver on its cotangent, or calls foreign
+    code through a ``pure_callback`` without a ``vmap_method``: JAX cannot differentiate either
+    this way), ``push`` runs once per element instead."""
     sizes = [x.size for x in leaves]
     n = sum(sizes)
     basis, start = [], 0
@@ -623,7 +625,7 @@ def _push_basis(push, leaves):
         start += m
     try:
         values, dims = batch_call(lambda *b: push(list(b)), basis, [0] * len(basis), n)
-    except ConcretizationTypeError:
+    except (ConcretizationTypeError, CallbackNotBatchableError):
         rows = [push(b) for b in _basis(leaves)]
         return [_stack([r[i] for r in rows]) for i in range(len(rows[0]))]
     return [batch_at(v, d, n) for v, d in zip(values, dims, strict=True)]

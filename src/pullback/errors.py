@@ -5,10 +5,12 @@ from pullback._core import (
     TracerBoolConversionError,
     UnexpectedTracerError,
 )
+from pullback._hop.callback import CallbackNotBatchableError
 from pullback._hop.custom_vjp import CustomVJPException
 from pullback._ir import JaxprTypeError
 
 __all__ = [
+    "CallbackNotBatchableError",
     "ConcretizationTypeError",
     "CustomVJPException",
     "JaxprTypeError",

@@ -28,7 +28,7 @@ from pullback._ops import reshape, squeeze, stack, static_slice
 from pullback._ops._base import batch_at
 from pullback.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
-__all__ = ["pure_callback", "pure_callback_p"]
+__all__ = ["pure_callback", "pure_callback_p", "CallbackNotBatchableError"]
 
 VMAP_METHODS = (
     "sequential",
@@ -38,6 +38,11 @@ VMAP_METHODS = (
     "legacy_vectorized",
     None,
 )
+
+
+class CallbackNotBatchableError(NotImplementedError):
+    """``vmap`` of a ``pure_callback`` that declares no ``vmap_method`` (JAX's
+    ``NotImplementedError``): the callback can only run on one value at a time."""
 
 
 def _name(fn):
@@ -265,7 +270,7 @@ def _batch_rule(interp, args, params):
         return forward(interp, pure_callback_p, args, params)
     method = params["vmap_method"]
     if method is None:
-        raise NotImplementedError(
+        raise CallbackNotBatchableError(
             f"vmap is only supported for the pure_callback primitive when vmap_method is one of "
             f"'sequential', 'sequential_unrolled', 'expand_dims', 'broadcast_all', or "
             f"'legacy_vectorized'. Got vmap_method=None (callback "
