@@ -636,7 +636,8 @@ def _stack(xs):
 
 
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
-    """The Jacobian of ``fun`` by forward mode (one JVP per input element).
+    """The Jacobian of ``fun`` by forward mode (the JVPs along every input element, in one
+    batched pass).
 
     >>> import pullback as jax, pullback.numpy as jnp
     >>> jax.jacfwd(lambda x: x ** 2)(jnp.array([1.0, 2.0]))
@@ -686,7 +687,8 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
 
 
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
-    """The Jacobian of ``fun`` by reverse mode (one VJP per output element).
+    """The Jacobian of ``fun`` by reverse mode (the VJPs of every output element, in one batched
+    pass).
 
     >>> import pullback as jax, pullback.numpy as jnp
     >>> jax.jacrev(lambda x: x ** 2)(jnp.array([1.0, 2.0]))
