@@ -8,6 +8,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pullback as jax
 import pullback.numpy as jnp
@@ -521,3 +523,56 @@ def test_an_escaped_tracer_beside_a_batched_value_is_named():
     for f in (lambda a: a * leaked[0], lambda a: leaked[0] - a, lambda a: jnp.sum(a) + leaked[0]):
         with pytest.raises(jax.errors.UnexpectedTracerError, match="outside the transformation"):
             jax.vmap(f)(jnp.arange(3.0))
+
+
+_EXAMPLE = (2, 3)  # one example's shape in the property test below
+_SHAPES = [(), (3,), (1, 3), (2, 1), (2, 3)]  # unbatched operands that broadcast against it
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["add", "subtract", "multiply", "maximum"]),
+            st.sampled_from(["batched", "unbatched", "scalar"]),
+            st.integers(0, 2),  # the batched operand's batch axis
+            st.integers(0, len(_SHAPES) - 1),  # the unbatched operand's shape
+            st.booleans(),  # which side the current value is on
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(0, 2),
+)
+def test_elementwise_chains_under_vmap_match_a_loop(steps, in_axis):
+    # whether operands line up (the interpreter's direct path) or must be moved (the rule),
+    # every chain of elementwise operations gives the loop's values
+    rng = np.random.default_rng(len(steps) * 7 + in_axis)
+    n = 4
+    x = rng.standard_normal((n, *_EXAMPLE)).astype(np.float32)
+    operands = []
+    for _, kind, axis, shape, _ in steps:
+        if kind == "batched":
+            operands.append((np.moveaxis(rng.standard_normal((n, *_EXAMPLE)), 0, axis), axis))
+        elif kind == "unbatched":
+            operands.append((rng.standard_normal(_SHAPES[shape]), None))
+        else:
+            operands.append((float(rng.standard_normal()), None))
+    operands = [(v.astype(np.float32) if isinstance(v, np.ndarray) else v, a) for v, a in operands]
+
+    def chain(x, *batched):
+        it = iter(batched)
+        for (op, kind, _, _, left), (value, _) in zip(steps, operands, strict=True):
+            other = next(it) if kind == "batched" else value
+            x = getattr(jnp, op)(x, other) if left else getattr(jnp, op)(other, x)
+        return x
+
+    batched = [v for (v, a), s in zip(operands, steps, strict=True) if s[1] == "batched"]
+    axes = [a for (v, a), s in zip(operands, steps, strict=True) if s[1] == "batched"]
+    got = jax.vmap(chain, in_axes=(in_axis, *axes))(np.moveaxis(x, 0, in_axis), *batched)
+    want = [
+        chain(x[i], *[np.take(b, i, axis=a) for b, a in zip(batched, axes, strict=True)])
+        for i in range(n)
+    ]
+    np.testing.assert_allclose(np.asarray(got), np.stack([np.asarray(w) for w in want]))
+    assert got.dtype == np.float32
