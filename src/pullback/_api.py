@@ -590,23 +590,6 @@ def _with_dyn(fun, args, kwargs, nums, single, in_tree):
     return f_dyn
 
 
-def _basis(leaves):
-    """One-hot tangents, one at a time: for each leaf and each of its elements, a list over all
-    leaves."""
-    for k, x in enumerate(leaves):
-        for j in range(int(np.prod(x.shape, dtype=np.int64))):
-            one = np.zeros(x.size, x.dtype)
-            one[j] = 1
-            yield [
-                Array(one.reshape(x.shape), x.weak_type) if i == k else _zeros_of(y)
-                for i, y in enumerate(leaves)
-            ]
-
-
-def _zeros_of(x):
-    return Array(np.zeros(x.shape, x.dtype), x.weak_type)
-
-
 def _push_basis(push, leaves):
     """``push(basis element)`` (a list of leaves) for every one-hot basis element of ``leaves``,
     each result leaf stacked along a new leading axis (one row per element, in order).
@@ -626,7 +609,7 @@ def _push_basis(push, leaves):
     try:
         values, dims = batch_call(lambda *b: push(list(b)), basis, [0] * len(basis), n)
     except (ConcretizationTypeError, CallbackNotBatchableError):
-        rows = [push(b) for b in _basis(leaves)]
+        rows = [push([Array(b._value[j], b._weak) for b in basis]) for j in range(n)]
         return [_stack([r[i] for r in rows]) for i in range(len(rows[0]))]
     return [batch_at(v, d, n) for v, d in zip(values, dims, strict=True)]
 

@@ -39,7 +39,6 @@ from pullback._ops._base import (
 )
 
 _PY_SCALARS = (int, float, complex, bool)
-_WEAK_SCALARS = (int, float, complex)  # Python scalars are weakly typed (bool is not)
 
 __all__ = ["BatchInterp", "BatchTracer", "batch_fun", "batch_call"]
 
@@ -147,12 +146,8 @@ class BatchInterp(Interpreter):
                 weaks.append(a._weak)
                 own = True
             else:
-                if type(a) is Array:
-                    weaks.append(a._weak)
-                    values.append(a._value if raw else a)
-                else:
-                    weaks.append(type(a) in _WEAK_SCALARS)
-                    values.append(a if not raw or type(a) in _PY_SCALARS else to_raw(a)[0])
+                weaks.append(weak_of(a))
+                values.append(a if not raw or type(a) in _PY_SCALARS else to_raw(a)[0])
                 bdims.append(None)
         if not own:
             return self._forward(prim, args, params)
@@ -236,7 +231,7 @@ def _raw_operand(a, own):
         return a._value, a._weak
     if isinstance(a, Tracer):
         return None
-    return a, type(a) in _WEAK_SCALARS
+    return a, weak_of(a)
 
 
 def batch_call(fun, args, in_dims, axis_size, axis_name=None):
