@@ -6,7 +6,7 @@ from pullback._core import (
     UnexpectedTracerError,
 )
 from pullback._hop.callback import CallbackNotBatchableError
-from pullback._hop.custom_vjp import CustomVJPException
+from pullback._hop.custom_call import CustomVJPException
 from pullback._ir import JaxprTypeError
 
 __all__ = [

@@ -36,7 +36,7 @@ from pullback._core import (
     is_valid_leaf,
     state,
 )
-from pullback._hop.custom_vjp import (
+from pullback._hop.custom_call import (
     SymbolicZero,
     _all_valid,
     _bind,

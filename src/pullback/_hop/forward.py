@@ -37,21 +37,22 @@ from pullback._core import (
 )
 from pullback._hop.callback import pure_callback_p
 from pullback._hop.control_flow import cond_p, scan_p, while_p
-from pullback._hop.custom_vjp import (
+from pullback._hop.custom_call import (
     CustomVJPException,
     CustomVJPPrimal,
     SymbolicZero,
-    _check_bwd_output,
-    _check_fwd_output,
-    _check_pair,
-    _check_residuals,
     _closure_error,
     _flat_output,
     _guard_closure,
     _name,
-    _run_fwd,
     _unflatten,
-    custom_vjp_call_p,
+)
+from pullback._hop.custom_vjp import _run_fwd, custom_vjp_call_p
+from pullback._hop.custom_vjp_checks import (
+    _check_bwd_output,
+    _check_fwd_output,
+    _check_pair,
+    _check_residuals,
 )
 from pullback._hop.jit import jit_p
 from pullback._hop.transpose import _Transposer
