@@ -222,6 +222,7 @@ add(
     ),
 )
 add("stop_gradient", row(u(2, 3), ref=lambda x: x))
+add("name", row(u(2, 3), params={"name": "h"}, ref=lambda x, name: x))
 
 # -- creation ----------------------------------------------------------------------------------
 

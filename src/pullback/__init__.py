@@ -2,6 +2,8 @@
 in pure Python on NumPy."""
 
 from pullback import (
+    ad_checkpoint,
+    checkpoint_policies,
     custom_derivatives,
     dtypes,
     errors,
@@ -28,6 +30,7 @@ from pullback._api import (
 from pullback._config import config, disable_jit, disable_x64, enable_x64
 from pullback._core import Array
 from pullback._hop.callback import pure_callback
+from pullback._hop.checkpoint import checkpoint, remat
 from pullback._hop.jit import ShapeDtypeStruct, eval_shape, jit, make_jaxpr
 from pullback._hop.transpose import linear_transpose
 from pullback.custom_derivatives import closure_convert, custom_gradient, custom_jvp, custom_vjp
@@ -36,6 +39,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Array",
+    "ad_checkpoint",
+    "checkpoint",
+    "checkpoint_policies",
     "ShapeDtypeStruct",
     "closure_convert",
     "config",
@@ -63,6 +69,7 @@ __all__ = [
     "make_jaxpr",
     "numpy",
     "pure_callback",
+    "remat",
     "stop_gradient",
     "test_util",
     "tree",

@@ -3,8 +3,10 @@
 ``compile_jaxpr(closed)`` returns a function of raw (NumPy) arguments returning a tuple of raw
 outputs. The program is built in four passes over a flat copy of the equations:
 
-1. **inline** call-like equations (``jit``, ``custom_vjp_call``: their ``rules["inline"]`` gives
-   the sub-jaxpr that computes them when nothing differentiates them);
+1. **inline** call-like equations (``jit``, ``custom_vjp_call``, ``checkpoint``: their
+   ``rules["inline"]`` gives the sub-jaxpr that computes them when nothing differentiates them,
+   or None to keep the call: a checkpoint's recomputation stays apart, or common
+   subexpressions would merge it with the forward pass and keep what it frees alive);
 2. **simplify** in one forward sweep: substitute aliases, fold equations whose inputs are all
    known (constant folding of static values), forward identities (``x * 1``, ``x + 0`` with a
    literal zero or a constant array of zeros such as a materialised zero cotangent, a
@@ -70,8 +72,9 @@ def _flatten(closed, invars, eqns, consts):
     for eqn in jaxpr.eqns:
         ins = [read(v) for v in eqn.invars]
         inline = eqn.prim.rules.get("inline")
-        if inline is not None:
-            outs = _flatten(inline(eqn.params), ins, eqns, consts)
+        body = inline(eqn.params) if inline is not None else None
+        if body is not None:
+            outs = _flatten(body, ins, eqns, consts)
             for v, o in zip(eqn.outvars, outs, strict=True):
                 rename[v] = o
             continue
@@ -101,6 +104,11 @@ def _is_zero(a, consts):
     return value is not None and not np.any(value)
 
 
+# the identity functions: ``stop_gradient`` (a matter for differentiation), ``name`` (for
+# checkpoint policies)
+_NO_OPS = (structural.stop_gradient_p, structural.name_p)
+
+
 def _identity(eqn, consts):
     """The input an equation's single output equals, or None."""
     prim, ins = eqn.prim, eqn.invars
@@ -121,7 +129,7 @@ def _identity(eqn, consts):
     elif prim is div_p:
         if _is_literal(ins[1], 1) and _same(ins[0], out):
             return ins[0]
-    elif prim is structural.stop_gradient_p or prim in _SHAPE_PRESERVING and _same(ins[0], out):
+    elif prim in _NO_OPS or prim in _SHAPE_PRESERVING and _same(ins[0], out):
         return ins[0]
     return None
 

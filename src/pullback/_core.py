@@ -251,7 +251,9 @@ class ShapedArray:
     def size(self):
         return int(np.prod(self.shape, dtype=np.int64))
 
-    def str_short(self):
+    def str_short(self, short_dtypes=False):
+        if short_dtypes:
+            return _dtypes.short_type_str(self.shape, self.dtype)
         return _dtypes.type_str(self.shape, self.dtype)
 
     def __eq__(self, other):
@@ -412,7 +414,10 @@ class Interpreter:
 
 
 class _State:
-    __slots__ = ("interp",)
+    # ``sources``: staged equations record the user code they come from (print_saved_residuals
+    # turns it on; off, staging pays nothing). ``source``: while an equation is replayed, or a
+    # tape entry's rule runs, the source of the equation it stands for.
+    __slots__ = ("interp", "sources", "source")
 
 
 state = _State()
@@ -493,3 +498,5 @@ def out_weak(rule, weaks, params):
 EVAL = EvalInterp(wrap=True)
 RAW = EvalInterp(wrap=False)
 state.interp = EVAL
+state.sources = False
+state.source = None

@@ -735,6 +735,23 @@ def type_str(shape: tuple[int, ...], dtype: Any, weak_type: bool = False) -> str
     return f"{'~' if weak_type else ''}{name}[{dims}]"
 
 
+_SHORT_KINDS = {"f": "f", "i": "i", "u": "u", "c": "c"}
+
+
+def short_type_str(shape: tuple[int, ...], dtype: Any) -> str:
+    """The type as jaxprs print it: 'f32[3]', 'i32[2,3]', 'bool[]', 'bf16[]'."""
+    dt = _as_dtype(dtype)
+    if dt == float0:
+        name = "float0"
+    elif dt.kind == "b":
+        name = "bool"
+    elif dt.name == "bfloat16":
+        name = "bf16"
+    else:
+        name = f"{_SHORT_KINDS[dt.kind]}{dt.itemsize * 8}"
+    return f"{name}[{','.join(str(d) for d in shape)}]"
+
+
 def finfo(dtype: Any) -> np.finfo:
     """Machine limits of a floating or complex dtype (:class:`numpy.finfo`).
 

@@ -11,6 +11,8 @@ every transformation applies to staged code), ``check_jaxpr`` validates types, a
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 
 import numpy as np
 
@@ -64,15 +66,50 @@ class Literal:
 
 
 class Eqn:
-    """``outvars = prim[params] invars``."""
+    """``outvars = prim[params] invars``. ``source_info`` (a ``SourceInfo``) says which line of
+    user code staged it, when sources are recorded."""
 
-    __slots__ = ("prim", "invars", "outvars", "params")
+    __slots__ = ("prim", "invars", "outvars", "params", "source_info")
 
-    def __init__(self, prim, invars, outvars, params):
+    def __init__(self, prim, invars, outvars, params, source_info=None):
         self.prim = prim
         self.invars = invars
         self.outvars = outvars
         self.params = params
+        self.source_info = source_info
+
+
+class SourceInfo:
+    """Where user code staged an equation: ``summary`` is ``file:line:column (function)``, as
+    JAX summarises it; ``order`` counts the equations staged from user code, so what derives
+    from one operation (its derivative's equations) sorts with it."""
+
+    __slots__ = ("summary", "order")
+
+    def __init__(self, summary, order):
+        self.summary = summary
+        self.order = order
+
+    def __str__(self):
+        return self.summary
+
+    __repr__ = __str__
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SOURCE_ORDER = itertools.count()
+
+
+def user_source():
+    """The ``SourceInfo`` of the innermost frame outside pullback."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    code = frame.f_code
+    line, _, column, _ = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None))
+    return SourceInfo(f"{code.co_filename}:{line}:{column} ({code.co_name})", next(_SOURCE_ORDER))
 
 
 class Jaxpr:
@@ -172,13 +209,20 @@ def eval_jaxpr(jaxpr, consts, *args):
     def read(v):
         return v.value if type(v) is Literal else env[v]
 
-    for eqn in jaxpr.eqns:
-        out = state.interp.process(eqn.prim, [read(v) for v in eqn.invars], eqn.params)
-        if eqn.prim.multiple_results:
-            for v, x in zip(eqn.outvars, out, strict=True):
-                env[v] = x
-        else:
-            env[eqn.outvars[0]] = out
+    sourced = state.sources
+    outer_source = state.source
+    try:
+        for eqn in jaxpr.eqns:
+            if sourced:  # what the replay stages comes from where the equation came from
+                state.source = eqn.source_info or outer_source
+            out = state.interp.process(eqn.prim, [read(v) for v in eqn.invars], eqn.params)
+            if eqn.prim.multiple_results:
+                for v, x in zip(eqn.outvars, out, strict=True):
+                    env[v] = x
+            else:
+                env[eqn.outvars[0]] = out
+    finally:
+        state.source = outer_source
     return [read(v) for v in jaxpr.outvars]
 
 
@@ -337,7 +381,11 @@ class _Printer:
             keys.insert(0, "name")
         if eqn.prim.rules.get("call_site_names"):
             self.name_after_call_site(eqn)
-        params = [(k, self.param(eqn.params[k], indent + 2)) for k in keys]
+        shown = eqn.prim.rules.get("param_str", {})  # parameters a primitive prints its way
+        params = [
+            (k, shown[k](eqn.params[k]) if k in shown else self.param(eqn.params[k], indent + 2))
+            for k in keys
+        ]
         inline = " ".join(f"{k}={v}" for k, v in params)
         line = f"{outs} = {eqn.prim.name}{f'[{inline}]' if params else ''} {ins}".rstrip()
         if "\n" in inline or len(line) + indent > _WIDTH and params:
@@ -375,21 +423,9 @@ class _Printer:
         return str(value)
 
 
-_SHORT_KINDS = {"f": "f", "i": "i", "u": "u", "c": "c"}
-
-
 def _short(aval):
     """``f32[3]``: an aval as jaxprs print it."""
-    dtype = aval.dtype
-    if dtype == _dtypes.float0:
-        name = "float0"
-    elif dtype.kind == "b":
-        name = "bool"
-    elif dtype.name == "bfloat16":
-        name = "bf16"
-    else:
-        name = f"{_SHORT_KINDS[dtype.kind]}{dtype.itemsize * 8}"
-    return f"{name}[{','.join(str(d) for d in aval.shape)}]"
+    return _dtypes.short_type_str(aval.shape, aval.dtype)
 
 
 def _literal_str(value):

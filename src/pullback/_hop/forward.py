@@ -36,6 +36,7 @@ from pullback._core import (
     state,
 )
 from pullback._hop.callback import pure_callback_p
+from pullback._hop.checkpoint import checkpoint_p
 from pullback._hop.control_flow import cond_p, scan_p, while_p
 from pullback._hop.custom_call import (
     CustomVJPException,
@@ -54,7 +55,7 @@ from pullback._hop.custom_vjp_checks import (
     _check_pair,
     _check_residuals,
 )
-from pullback._hop.jit import jit_p
+from pullback._hop.jit import describe_call, jit_p
 from pullback._hop.transpose import _Transposer
 from pullback._interp.jvp import JVPInterp, JVPTracer, set_jvp_deriver
 from pullback._interp.stage import StageInterp, StageTracer, trace_flat
@@ -287,34 +288,40 @@ def _inputs(interp, args):
 _JVP_JAXPRS = {}  # (id(closed), mask) -> (closed, jvp jaxpr, out mask); closed kept alive
 
 
-def _jit_jvp(interp, args, params):
-    own, primals, tangents = _inputs(interp, args)
-    if not any(own):
-        return _hand_to_parent(interp, jit_p, args, params)
-    closed = params["jaxpr"]
-    key = (id(closed), tuple(own))
-    entry = _JVP_JAXPRS.get(key)
-    if entry is None or entry[0] is not closed:
-        n_in, n_out = len(args), len(closed.out_avals)
-        jvp, out_mask = jvp_closed(
-            closed, own, [False] * n_out, [n_in], [n_out], f"the JVP of jit of {params['name']}"
+def call_jvp_rule(prim):
+    """The JVP rule of a call primitive whose body is its parameter ``jaxpr`` (``jit``,
+    ``checkpoint``): a new call of the body's JVP (cached per body and tangent mask)."""
+
+    def rule(interp, args, params):
+        own, primals, tangents = _inputs(interp, args)
+        if not any(own):
+            return _hand_to_parent(interp, prim, args, params)
+        closed = params["jaxpr"]
+        key = (id(closed), tuple(own))
+        entry = _JVP_JAXPRS.get(key)
+        if entry is None or entry[0] is not closed:
+            n_in, n_out = len(args), len(closed.out_avals)
+            context = f"the JVP of {describe_call(prim, params)}"
+            jvp, out_mask = jvp_closed(closed, own, [False] * n_out, [n_in], [n_out], context)
+            entry = _JVP_JAXPRS[key] = (closed, jvp, out_mask)
+        _, jvp, out_mask = entry
+        n_out = len(out_mask)
+        outs, touts = _bind_jvp(
+            interp,
+            prim,
+            params,
+            primals,
+            dict(params, jaxpr=jvp),
+            _interleave(primals, tangents, [len(args)], own),
+            lambda outs: _split_outs(outs, [n_out], out_mask),
         )
-        entry = _JVP_JAXPRS[key] = (closed, jvp, out_mask)
-    _, jvp, out_mask = entry
-    n_out = len(out_mask)
-    outs, touts = _bind_jvp(
-        interp,
-        jit_p,
-        params,
-        primals,
-        dict(params, jaxpr=jvp),
-        _interleave(primals, tangents, [len(args)], own),
-        lambda outs: _split_outs(outs, [n_out], out_mask),
-    )
-    return _lift_all(interp, outs, touts)
+        return _lift_all(interp, outs, touts)
+
+    return rule
 
 
-jit_p.rules["jvp"] = _jit_jvp
+jit_p.rules["jvp"] = call_jvp_rule(jit_p)
+checkpoint_p.rules["jvp"] = call_jvp_rule(checkpoint_p)
 
 
 # -- cond ------------------------------------------------------------------------------------

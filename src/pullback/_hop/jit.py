@@ -44,7 +44,21 @@ from pullback.tree_util import (
     tree_unflatten,
 )
 
-__all__ = ["jit", "make_jaxpr", "eval_shape", "ShapeDtypeStruct", "jit_p", "hoist_tracers"]
+__all__ = [
+    "jit",
+    "make_jaxpr",
+    "eval_shape",
+    "ShapeDtypeStruct",
+    "jit_p",
+    "hoist_tracers",
+    "Traced",
+    "compiled",
+    "call_batch_rule",
+    "call_eval",
+    "record_call",
+    "split_call",
+    "describe_call",
+]
 
 
 def _fun_name(fun):
@@ -69,52 +83,61 @@ def _jit_impl(*args, jaxpr, name):
     return compiled(jaxpr)(*args)
 
 
-def _jit_eval(interp, args, params):
+def call_eval(interp, args, params):
+    """The ``eval`` rule of a call primitive whose body is its parameter ``jaxpr``: run the
+    body compiled."""
+    closed = params["jaxpr"]
     if not interp.wrap:  # backward passes: the operands are canonical ndarrays already
         raws = [a if type(a) is np.ndarray else to_raw(a)[0] for a in args]
-        return list(_jit_impl(*raws, **params))
-    outs = _jit_impl(*[to_raw(a)[0] for a in args], **params)
-    return [Array(o, a.weak_type) for o, a in zip(outs, params["jaxpr"].out_avals, strict=True)]
+        return list(compiled(closed)(*raws))
+    outs = compiled(closed)(*[to_raw(a)[0] for a in args])
+    return [Array(o, a.weak_type) for o, a in zip(outs, closed.out_avals, strict=True)]
 
 
 def _jit_vjp(interp, args, params):
     own = [interp.own(a) for a in args]
     primals = [interp.primal(a) for a in args]
     closed, name = params["jaxpr"], params["name"]
-    split = _split(closed, tuple(own), name) if any(own) else None
+    split = split_call(closed, tuple(own), f"jit of {name}") if any(own) else None
     if split is None:
         return interp._constant(jit_p, primals, params)
     # ``grad(jit(f))``: a compiled forward program that also returns the residuals, and a
     # compiled backward program, both ``jit`` equations one level down
-    n_out = split.n_out
     outs = run_below(interp, jit_p, primals, {"jaxpr": split.fwd, "name": name})
+    return record_call(interp, jit_p, params, args, own, split, primals, outs)
+
+
+def record_call(interp, prim, bwd_params, args, own, split, primals, outs):
+    """Put a call whose forward program ran (giving ``outs``) on the tape of ``interp``; its
+    backward program is bound as ``prim`` with ``bwd_params`` (``jaxpr`` replaced)."""
+    n_out = split.n_out
     inputs = tuple(a._idx if o else -1 for a, o in zip(args, own, strict=True))
-    data = (split, name, primals, list(outs[n_out:]), own)
+    data = (prim, bwd_params, split, primals, list(outs[n_out:]), own)
+    out_avals = split.fwd.out_avals[:n_out]
     diff = split.differentiated_outputs
-    return record_outputs(
-        interp, _jit_transpose, inputs, data, outs[:n_out], closed.out_avals, diff
-    )
+    return record_outputs(interp, _call_transpose, inputs, data, outs[:n_out], out_avals, diff)
 
 
-def _split(closed, in_mask, name):
-    """``vjp_split`` of a jit body for the inputs in ``in_mask``, kept with the body; ``None``
-    when no output depends on them."""
+def split_call(closed, in_mask, context, saveable=None):
+    """``vjp_split`` of a call's body for the inputs in ``in_mask`` (and the checkpoint policy
+    ``saveable``), kept with the body; ``None`` when no output depends on them."""
     per_mask = _SPLITS.get(closed)
     if per_mask is None:
         per_mask = _SPLITS[closed] = {}
-    if in_mask not in per_mask:
+    key = (in_mask, saveable)
+    if key not in per_mask:
         out_mask = dependent_outputs(closed.jaxpr, in_mask)
         n = len(in_mask)
-        per_mask[in_mask] = any(out_mask) and vjp_split(
-            closed, in_mask, out_mask, [True] * n, [False] * n, f"jit of {name}"
+        per_mask[key] = any(out_mask) and vjp_split(
+            closed, in_mask, out_mask, [True] * n, [False] * n, context, saveable
         )
-    return per_mask[in_mask] or None
+    return per_mask[key] or None
 
 
 _SPLITS = weakref.WeakKeyDictionary()
 
 
-def _jit_transpose(ct, split, name, primals, computed, own):
+def _call_transpose(ct, prim, params, split, primals, computed, own):
     n_res = len(split.residuals)
     cts = (ct,) if len(split.bwd.in_avals) == n_res + 1 else ct
     bwd = split.bwd
@@ -124,7 +147,7 @@ def _jit_transpose(ct, split, name, primals, computed, own):
     sources = {"input": primals, "computed": computed}
     residuals = [sources[kind][k] for kind, k in split.residuals]
     operands = [*residuals, *(c for c in cts if c is not None)]
-    cts_in = iter(state.interp.process(jit_p, operands, {"jaxpr": bwd, "name": name}))
+    cts_in = iter(state.interp.process(prim, operands, dict(params, jaxpr=bwd)))
     return [next(cts_in) if o else None for o in own]
 
 
@@ -144,7 +167,7 @@ def _jit_abstract(*avals, jaxpr, name):
 
 
 jit_p.abstract = _jit_abstract
-jit_p.rules["eval"] = _jit_eval
+jit_p.rules["eval"] = call_eval
 jit_p.rules["vjp"] = _jit_vjp
 jit_p.rules["inline"] = lambda params: params["jaxpr"]
 jit_p.rules["call_site_names"] = True  # printed as JAX does
@@ -171,17 +194,20 @@ _LEAF_TREEDEF = tree_structure(0)
 _CACHES = weakref.WeakKeyDictionary()  # function -> {static configuration -> traces}
 
 
-class _Jitted:
-    """The function ``jit`` returns."""
+class Traced:
+    """A function traced once per argument signature and bound as the call primitive ``_prim``
+    with ``_params(entry)`` under a transformation; run compiled when nothing is transformed.
+    ``jit`` and ``checkpoint`` share it (and its traces)."""
 
-    def __init__(self, fun, static_argnums, static_argnames, donate_argnums):
+    _kind = "jit"
+
+    def __init__(self, fun, static_argnums, static_argnames=None):
         functools.update_wrapper(self, fun)
         self._fun = fun
         self._name = _fun_name(fun)
         nums, names = _static_positions(fun, static_argnums, static_argnames)
         self._static_argnums = nums
         self._static_argnames = names
-        self._donate_argnums = donate_argnums
         # jit(f) called again on the same f reuses its traces, as in JAX
         try:
             per_fun = _CACHES.setdefault(fun, {})
@@ -203,20 +229,21 @@ class _Jitted:
         for i in nums:
             if i >= len(args) and (not names or not kwargs):
                 raise ValueError(
-                    f"jit of {self._name}: static_argnums contains {i}, but the call has only "
+                    f"{self._kind} of {self._name}: static_argnums contains {i}, but the call "
+                    f"has only "
                     f"{len(args)} positional arguments."
                 )
         static = []
         dyn_args = []
         for i, a in enumerate(args):
             if i in nums:
-                static.append((i, _hashable(self._name, a, f"static argument {i}")))
+                static.append((i, _hashable(self._what, a, f"static argument {i}")))
             else:
                 dyn_args.append(a)
         dyn_kwargs = {}
         for k, v in kwargs.items():
             if k in names:
-                static.append((k, _hashable(self._name, v, f"static argument {k!r}")))
+                static.append((k, _hashable(self._what, v, f"static argument {k!r}")))
             else:
                 dyn_kwargs[k] = v
         dyn_args = tuple(dyn_args)
@@ -244,7 +271,7 @@ class _Jitted:
         closed, out_tree = trace_to_jaxpr(
             lambda d: self._call_with(static, d, has_kwargs),
             (tree_unflatten(tree_structure(dyn), avals),),
-            f"the function {self._name} for jit",
+            f"the function {self._name} for {self._kind}",
         )
         closed, tracers = hoist_tracers(closed)
         entry = _Entry(closed, tracers, out_tree)
@@ -252,9 +279,14 @@ class _Jitted:
             self._cache[key] = entry
         return entry
 
-    def __call__(self, *args, **kwargs):
-        if config.jax_disable_jit:
-            return self._fun(*args, **kwargs)
+    @property
+    def _what(self):
+        return f"{self._kind} of {self._name}"
+
+    def _params(self, entry):
+        raise NotImplementedError
+
+    def _run(self, args, kwargs):
         static, dyn, has_kwargs = self._split(args, kwargs)
         leaves, treedef = tree_flatten(dyn)
         interp = state.interp
@@ -293,8 +325,7 @@ class _Jitted:
             return tree_unflatten(
                 entry.out_tree, [Array(o, w) for o, w in zip(outs, entry.weaks, strict=True)]
             )
-        params = {"jaxpr": entry.jaxpr, "name": self._name}
-        outs = interp.process(jit_p, [*entry.tracers, *leaves], params)
+        outs = interp.process(self._prim, [*entry.tracers, *leaves], self._params(entry))
         return tree_unflatten(entry.out_tree, list(outs))
 
     def _invalid_argument(self, args, kwargs, leaf):
@@ -310,10 +341,24 @@ class _Jitted:
                     where = f"argument {name!r}{keystr(path)}"
                     break
         return TypeError(
-            f"jit of {self._name}: {where} is {leaf!r} of type {type(leaf)}, which is not a valid "
-            f"JAX type. Pass arrays, scalars or pytrees of them, or mark the argument static with "
-            f"static_argnums/static_argnames."
+            f"{self._what}: {where} is {leaf!r} of type {type(leaf)}, which is not a valid JAX "
+            f"type. Pass arrays, scalars or pytrees of them, or mark the argument static with "
+            f"static_argnums{'/static_argnames' if self._kind == 'jit' else ''}."
         )
+
+
+class _Jitted(Traced):
+    """The function ``jit`` returns."""
+
+    _prim = jit_p
+
+    def __call__(self, *args, **kwargs):
+        if config.jax_disable_jit:
+            return self._fun(*args, **kwargs)
+        return self._run(args, kwargs)
+
+    def _params(self, entry):
+        return {"jaxpr": entry.jaxpr, "name": self._name}
 
     def lower(self, *args, **kwargs):
         """Trace and simplify for these arguments; ``.as_text()`` shows the program."""
@@ -372,13 +417,13 @@ class Compiled:
         )
 
 
-def _hashable(fun_name, value, what):
+def _hashable(where, value, what):
     try:
         hash(value)
     except TypeError as e:
         raise ValueError(
-            f"jit of {fun_name}: {what} must be hashable, because jit caches one compiled "
-            f"program per static value. Non-hashable static arguments are not supported: got "
+            f"{where}: {what} must be hashable, because it caches one traced program per "
+            f"static value. Non-hashable static arguments are not supported: got "
             f"{value!r} of type {type(value)} ({e}). Use a tuple instead of a list, or pass "
             f"arrays as ordinary (traced) arguments."
         ) from None
@@ -442,7 +487,7 @@ def jit(
         )
     if not callable(fun):
         raise TypeError(f"jit: expected a callable, got {fun!r} of type {type(fun)}.")
-    return _Jitted(fun, static_argnums, static_argnames, donate_argnums)
+    return _Jitted(fun, static_argnums, static_argnames)
 
 
 # -- make_jaxpr, eval_shape ---------------------------------------------------------------------
@@ -531,27 +576,38 @@ def eval_shape(fun, *args, **kwargs):
 # -- batching (vmap) -------------------------------------------------------------------------------
 
 
-def _jit_batch(interp, args, params):
-    """``vmap(jit(f))``: the body batched into a new jaxpr, bound as a new ``jit``."""
-    dims = [interp.bdim(a) for a in args]
-    if unbatched(interp, args, params["jaxpr"]):
-        return forward(interp, jit_p, args, params)
-    values = [interp.value(a) for a in args]
-    closed, name = params["jaxpr"], params["name"]
+def call_batch_rule(prim):
+    """The batching rule of a call primitive whose body is its parameter ``jaxpr`` (``jit``,
+    ``checkpoint``): the body batched into a new jaxpr, bound as a new call."""
 
-    def bind():
-        jaxpr, consts = batch_jaxpr(
-            closed,
-            values,
-            dims,
-            [True] * len(closed.out_avals),
-            interp.axis_size,
-            interp.axis_name,
-            f"the batched body of jit of {name}",
-        )
-        return interp.parent.process(jit_p, [*consts, *values], {"jaxpr": jaxpr, "name": name})
+    def rule(interp, args, params):
+        dims = [interp.bdim(a) for a in args]
+        if unbatched(interp, args, params["jaxpr"]):
+            return forward(interp, prim, args, params)
+        values = [interp.value(a) for a in args]
+        closed = params["jaxpr"]
 
-    return [interp.lift(o, 0) for o in at_parent(interp, bind)]
+        def bind():
+            jaxpr, consts = batch_jaxpr(
+                closed,
+                values,
+                dims,
+                [True] * len(closed.out_avals),
+                interp.axis_size,
+                interp.axis_name,
+                f"the batched body of {describe_call(prim, params)}",
+            )
+            return interp.parent.process(prim, [*consts, *values], dict(params, jaxpr=jaxpr))
+
+        return [interp.lift(o, 0) for o in at_parent(interp, bind)]
+
+    return rule
 
 
-jit_p.rules["batch"] = _jit_batch
+def describe_call(prim, params):
+    """``jit of f``: a call equation as messages name it."""
+    name = params.get("name")
+    return f"{prim.name} of {name}" if name else prim.name
+
+
+jit_p.rules["batch"] = call_batch_rule(jit_p)

@@ -35,6 +35,7 @@ from pullback._interp.vjp import VJPInterp, backward
 from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Var, dce, eval_closed
 from pullback._ops import convert_element_type
 from pullback._ops.elementwise import add_p
+from pullback._ops.structural import VIEWS
 
 __all__ = [
     "Split",
@@ -118,10 +119,12 @@ class Split:
         return self.fwd.out_avals[self.n_out :]
 
 
-def vjp_split(closed, in_mask, out_mask, forwardable, invariant, context):
+def vjp_split(closed, in_mask, out_mask, forwardable, invariant, context, saveable=None):
     """Split the reverse mode of ``closed`` (a closed jaxpr with concrete constants) into a
     forward and a backward jaxpr (``Split``). Residuals that are inputs in ``forwardable`` are
     passed as they are; those computed from the inputs in ``invariant`` alone are ``hoisted``.
+    ``saveable(eqn)``, a checkpoint policy, says which equations' outputs the forward pass may
+    keep; the backward jaxpr recomputes the others (``None``: every one may be kept).
     ``context`` names the body in error messages."""
     n_in = len(in_mask)
     ct_avals = [a for a, m in zip(closed.out_avals, out_mask, strict=True) if m]
@@ -129,6 +132,8 @@ def vjp_split(closed, in_mask, out_mask, forwardable, invariant, context):
     def joint(*args):
         ins, cts = args[:n_in], iter(args[n_in:])
         interp = VJPInterp(state.interp)
+        if state.sources:  # the backward pass's equations come from where their entries did
+            interp.tape = _SourcedTape()
         tracers = [interp.new_input(x) if m else x for x, m in zip(ins, in_mask, strict=True)]
         saved = state.interp
         state.interp = interp
@@ -156,10 +161,32 @@ def vjp_split(closed, in_mask, out_mask, forwardable, invariant, context):
         return [interp.to_parent(o) for o in outs] + cts_in
 
     joint_closed = trace_flat(joint, [*closed.in_avals, *ct_avals], f"the derivative of {context}")
-    return _partition(joint_closed, n_in, out_mask, forwardable, invariant)
+    return _partition(joint_closed, n_in, out_mask, forwardable, invariant, saveable)
 
 
-def _partition(joint, n_in, out_mask, forwardable, invariant):
+class _SourcedTape(list):
+    """A tape whose entries run their rule with ``state.source`` set to where the operation
+    they record was staged from (only while sources are recorded)."""
+
+    __slots__ = ()
+
+    def append(self, entry):
+        if entry is not None and state.source is not None:
+            rule, inputs, data, n_out = entry
+            entry = (_with_source, inputs, (state.source, rule, data), n_out)
+        list.append(self, entry)
+
+
+def _with_source(ct, source, rule, data):
+    saved = state.source
+    state.source = source
+    try:
+        return rule(ct, *data)
+    finally:
+        state.source = saved
+
+
+def _partition(joint, n_in, out_mask, forwardable, invariant, saveable):
     n_out = len(out_mask)
     jaxpr = joint.jaxpr
     ins = jaxpr.invars[:n_in]
@@ -181,8 +208,15 @@ def _partition(joint, n_in, out_mask, forwardable, invariant):
         else:
             const_eqns.append(eqn)
     outs, cts_in = jaxpr.outvars[:n_out], jaxpr.outvars[n_out:]
+    recomputed = _recomputed(fwd_eqns, bwd_eqns, outs, cts_in, forward_vars, saveable)
+    if recomputed:  # in the joint's order, which is an order of execution
+        recomputed.update(bwd_eqns)
+        bwd_eqns = [e for e in jaxpr.eqns if e in recomputed]
+    defined_in_bwd = {v for e in bwd_eqns for v in e.outvars}
     bwd_needs = [v for e in bwd_eqns for v in e.invars] + cts_in
-    residual_vars = list(dict.fromkeys(v for v in bwd_needs if v in forward_vars))
+    residual_vars = list(
+        dict.fromkeys(v for v in bwd_needs if v in forward_vars and v not in defined_in_bwd)
+    )
     position = {v: k for k, v in enumerate(ins)}
     residuals, hoisted, computed = [], [], []
     for v in residual_vars:
@@ -201,6 +235,33 @@ def _partition(joint, n_in, out_mask, forwardable, invariant):
     hoisted = _closed(consts, invariant_ins, hoisted, const_eqns + fwd_eqns)
     bwd = _closed(consts, residual_vars + cts, cts_in, const_eqns + bwd_eqns)
     return Split(fwd, hoisted, bwd, residuals, list(out_mask))
+
+
+def _recomputed(fwd_eqns, bwd_eqns, outs, cts_in, forward_vars, saveable):
+    """The forward equations the backward jaxpr computes again instead of reading their outputs
+    as residuals: those the policy ``saveable`` does not let the forward pass keep, then what
+    they need in turn, back to values it keeps or the inputs. A view (``structural.VIEWS``)
+    that only the backward pass reads is always recomputed: it costs nothing, and the residual
+    is then the array it views (a transposed weight is the weight itself)."""
+    producer = {v: e for e in fwd_eqns for v in e.outvars}
+    read_forward = {v for e in fwd_eqns for v in e.invars if type(v) is Var} | set(outs)
+    pending = [v for e in bwd_eqns for v in e.invars if v in forward_vars]
+    pending += [v for v in cts_in if v in forward_vars]
+    recomputed, seen = set(), set()
+    while pending:
+        v = pending.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        eqn = producer.get(v)
+        if eqn is None or eqn in recomputed:
+            continue
+        keep = saveable is None or saveable(eqn)
+        if keep and not (eqn.prim in VIEWS and not any(o in read_forward for o in eqn.outvars)):
+            continue
+        recomputed.add(eqn)
+        pending.extend(a for a in eqn.invars if type(a) is Var)
+    return recomputed
 
 
 def _closed(consts, invars, outvars, eqns):

@@ -24,7 +24,7 @@ from pullback._core import (
     state,
     to_raw,
 )
-from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, abstract_eval
+from pullback._ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, abstract_eval, user_source
 from pullback._ops._base import convert_element_type_p as _convert_p
 from pullback.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
@@ -118,7 +118,8 @@ class StageInterp(Interpreter):
 
     def add_eqn(self, prim, invars, out_avals, params):
         outvars = [Var(a) for a in out_avals]
-        self.eqns.append(Eqn(prim, invars, outvars, params))
+        source = (state.source or user_source()) if state.sources else None
+        self.eqns.append(Eqn(prim, invars, outvars, params, source))
         tracers = [StageTracer(v, self) for v in outvars]
         return tracers if prim.multiple_results else tracers[0]
 

@@ -116,6 +116,7 @@ from pullback._ops.shape import (
 )
 from pullback._ops.structural import (
     broadcast_to,
+    checkpoint_name,
     reduce_sum,
     reshape,
     stop_gradient,

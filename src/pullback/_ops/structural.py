@@ -120,9 +120,22 @@ def stop_gradient(x):
     return _stop_gradient(x)
 
 
+# Views of their operand: recomputing one costs nothing, so reverse mode keeps the operand
+# rather than the view (``partial_eval``).
+VIEWS = frozenset({reshape_p, broadcast_to_p, transpose_p})
+
+
+name_p, _name = primitive("name", lambda x, *, name: x, vjp=(lambda ct, ans, x, *, name: ct,))
+
+
+def checkpoint_name(x, name):
+    """``x``, named ``name`` for checkpoint policies (``save_only_these_names``...)."""
+    return _name(x, name=name)
+
+
 # -- where these primitives are linear (for linear_transpose) --------------------------------------
 
-for _prim in (reduce_sum_p, reshape_p, broadcast_to_p, transpose_p):
+for _prim in (reduce_sum_p, reshape_p, broadcast_to_p, transpose_p, name_p):
     _prim.transpose = Linear(0)
 
 
@@ -152,3 +165,4 @@ reshape_p.batch = _reshape_batch
 broadcast_to_p.batch = _broadcast_batch
 transpose_p.batch = _transpose_batch
 stop_gradient_p.batch = _base.SameBdim(stop_gradient_p)
+name_p.batch = lambda values, bdims, *, name: (checkpoint_name(values[0], name), bdims[0])
