@@ -157,12 +157,6 @@ def test_missing_defvjp():
         lam(1.0)
 
 
-def test_symbolic_zeros_with_optimize_remat_rejected():
-    f = jax.custom_vjp(lambda x: x)
-    with pytest.raises(NotImplementedError, match="does not support symbolic zeros"):
-        f.defvjp(lambda x: (x, None), lambda r, g: (g,), symbolic_zeros=True, optimize_remat=True)
-
-
 def test_optimize_remat_stored():
     f = jax.custom_vjp(lambda x: jnp.sin(x))
     f.defvjp(lambda x: (f(x), jnp.cos(x)), lambda c, g: (c * g,), optimize_remat=True)

@@ -63,7 +63,9 @@ from pullback._hop.custom_vjp_checks import (
     _check_pair,
     _check_residuals,
 )
+from pullback._hop.remat_opt import staged_fwd
 from pullback._interp.batch import batch_call, batch_fun
+from pullback._interp.stage import StageInterp
 from pullback._interp.vjp import VJPInterp, VJPTracer
 from pullback._ops import broadcast_to, convert_element_type, reduce_sum
 from pullback._ops._base import batch_at
@@ -115,14 +117,12 @@ class custom_vjp:
     def defvjp(self, fwd, bwd, symbolic_zeros=False, optimize_remat=False):
         """Define the rule: ``fwd(*args) -> (out, residuals)``, ``bwd(*nondiff, res, ct)``.
 
-        Returns None.
+        ``symbolic_zeros=True``: ``fwd`` receives ``CustomVJPPrimal`` leaves saying which are
+        perturbed, ``bwd`` ``SymbolicZero`` for cotangents known to be zero.
+        ``optimize_remat=True``: inside a ``checkpoint`` region the forward pass runs ``fun``
+        and the backward pass runs ``fwd`` once, for the residuals (``fwd`` is then traced);
+        elsewhere the flag changes nothing. The two may be combined. Returns None.
         """
-        if symbolic_zeros and optimize_remat:
-            raise NotImplementedError(
-                "remat optimization for custom_vjp does not support symbolic zeros "
-                f"(custom_vjp function {self.__name__}: pass only one of symbolic_zeros=True "
-                f"and optimize_remat=True)."
-            )
         self.fwd = fwd
         self.bwd = bwd
         self.symbolic_zeros = symbolic_zeros
@@ -291,8 +291,13 @@ def _vjp_rule(interp, args, params):
         if cv.symbolic_zeros
         else vals
     )
-    pair = _run_fwd(cv, interp, call, fwd_args)
     staged = params.get("call_jaxpr")
+    if cv.optimize_remat and isinstance(interp.parent, StageInterp):
+        # staged: fwd becomes an equation that a checkpoint's split can replace by fun
+        fun_consts = args[:n_consts] if staged is not None else ()
+        pair = staged_fwd(call, fwd_args, interp.parent, staged, fun_consts)
+    else:
+        pair = _run_fwd(cv, interp, call, fwd_args)
     if staged is not None:  # fun's output type is known: fwd must agree with it
         _check_pair(cv, pair)
         _check_fwd_output(call, pair[0], staged.out_avals)
