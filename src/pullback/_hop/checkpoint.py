@@ -71,13 +71,33 @@ def _abstract(*avals, jaxpr, **params):
     return jaxpr.out_avals
 
 
-@functools.cache
 def saveable_by(policy):
     """The predicate over equations that ``policy`` (JAX's ``policy(prim, *avals, **params)``;
-    ``None``: nothing) makes: whether the forward pass may keep the equation's outputs."""
-    if policy is None:
-        return lambda eqn: False
-    return lambda eqn: bool(policy(eqn.prim, *[v.aval for v in eqn.invars], **eqn.params))
+    ``None``: nothing) makes: whether the forward pass may keep the equation's outputs. One per
+    policy, so that the splits cached per predicate are found again."""
+    key = policy
+    try:
+        hash(policy)
+    except TypeError:  # an unhashable policy object: known by identity, and kept alive
+        key = id(policy)
+    entry = _SAVEABLE.get(key)
+    if entry is None:
+        if policy is None:
+            saveable = _nothing
+        else:
+
+            def saveable(eqn):
+                return bool(policy(eqn.prim, *[v.aval for v in eqn.invars], **eqn.params))
+
+        entry = _SAVEABLE[key] = (policy, saveable)
+    return entry[1]
+
+
+def _nothing(eqn):
+    return False
+
+
+_SAVEABLE = {}
 
 
 def _vjp(interp, args, params):
