@@ -4,4 +4,5 @@
 SAMPLES = {
     "jit": [{"skip": "its parameter is a program; tested in test_jit.py"}],
     "remat2": [{"skip": "its parameter is a program; tested in test_checkpoint.py"}],
+    "remat_opt": [{"skip": "its parameters are programs; tested in test_checkpoint.py"}],
 }

@@ -111,8 +111,9 @@ class _VJPFunction:
             if ct is None:
                 out.append(Array(np.zeros(shape, dtype), weak))
             elif isinstance(ct, Tracer):
-                # a backward pass lifted onto raw tape values has lost the inputs' weak flags
-                if ct.dtype != dtype or (raw and ct.weak_type != weak):
+                # the gradient of a weakly typed input is weakly typed, as in JAX (a backward
+                # pass lifted onto raw tape values, or staged, may have lost the flag)
+                if ct.dtype != dtype or ct.weak_type != weak:
                     ct = _convert(ct, dtype, weak)
                 out.append(ct)
             elif raw:

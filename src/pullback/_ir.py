@@ -109,7 +109,8 @@ def user_source():
         return None
     code = frame.f_code
     line, _, column, _ = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None))
-    return SourceInfo(f"{code.co_filename}:{line}:{column} ({code.co_name})", next(_SOURCE_ORDER))
+    where = f"{code.co_filename}:{line}:{column} ({code.co_qualname})"
+    return SourceInfo(where, next(_SOURCE_ORDER))
 
 
 class Jaxpr:
@@ -355,7 +356,8 @@ class _Printer:
     def binder(self, v):
         return f"{self.var(v)}:{_short(v.aval)}"
 
-    def jaxpr(self, jaxpr, indent):
+    def jaxpr(self, jaxpr, indent, lead=0):
+        """``lead``: the width of what precedes it on its first line (``jaxpr=``)."""
         consts = " ".join(self.binder(v) for v in jaxpr.constvars)
         ins = " ".join(self.binder(v) for v in jaxpr.invars)
         head = f"{{ lambda {consts}; {ins}."
@@ -364,7 +366,7 @@ class _Printer:
         outs = ", ".join(self.var(v) for v in jaxpr.outvars)
         outs = f"({outs},)" if len(jaxpr.outvars) == 1 else f"({outs})"
         one_line = f"{head} let {'; '.join(eqn_lines)} in {outs} }}"
-        if "\n" not in one_line and len(one_line) + indent <= _WIDTH:
+        if "\n" not in one_line and len(one_line) + indent + lead <= _WIDTH:
             return one_line
         pad = " " * (indent + 4)
         body = "".join(f"\n{pad}{line}" for line in eqn_lines)
@@ -383,7 +385,12 @@ class _Printer:
             self.name_after_call_site(eqn)
         shown = eqn.prim.rules.get("param_str", {})  # parameters a primitive prints its way
         params = [
-            (k, shown[k](eqn.params[k]) if k in shown else self.param(eqn.params[k], indent + 2))
+            (
+                k,
+                shown[k](eqn.params[k])
+                if k in shown
+                else self.param(eqn.params[k], indent + 2, len(k) + 1),
+            )
             for k in keys
         ]
         inline = " ".join(f"{k}={v}" for k, v in params)
@@ -407,9 +414,10 @@ class _Printer:
                     if type(inner) is Var and inner not in self.names:
                         self.names[inner] = self.var(outer)
 
-    def param(self, value, indent):
+    def param(self, value, indent, lead=0):
         if isinstance(value, (Jaxpr, ClosedJaxpr)):
-            return self.jaxpr(value.jaxpr if isinstance(value, ClosedJaxpr) else value, indent)
+            body = value.jaxpr if isinstance(value, ClosedJaxpr) else value
+            return self.jaxpr(body, indent, lead)
         if isinstance(value, tuple) and value and isinstance(value[0], (Jaxpr, ClosedJaxpr)):
             pad = " " * (indent + 2)
             items = "".join(f"\n{pad}{self.param(v, indent + 2)}" for v in value)
