@@ -1562,3 +1562,21 @@ def test_traced_once_per_signature():
     assert traces["fun"] == 1
     f(np.ones(2, np.float32))
     assert traces["fun"] == 2
+
+
+def test_compiled_recomputation_stays_apart_unless_prevent_cse_is_false():
+    # jit's compiler inlines a checkpointed body for the primal, but keeps the backward pass's
+    # recomputation as its own call: merged with the forward pass by CSE, it would keep alive
+    # what checkpointing frees
+    def f(x):
+        return jnp.sum(jnp.sin(jnp.sin(x)))
+
+    x = jnp.ones(3)
+    kept = jax.jit(jax.grad(jax.checkpoint(f))).lower(x).as_text()
+    assert "remat2" in kept and "differentiated=True" in kept
+    inlined = jax.jit(jax.grad(jax.checkpoint(f, prevent_cse=False))).lower(x).as_text()
+    assert "remat2" not in inlined
+    assert "remat2" not in jax.jit(jax.checkpoint(f)).lower(x).as_text()
+    want = jax.grad(f)(x)
+    _assert_tree_close(jax.jit(jax.grad(jax.checkpoint(f)))(x), want, 1e-6)
+    _assert_tree_close(jax.jit(jax.grad(jax.checkpoint(f, prevent_cse=False)))(x), want, 1e-6)
