@@ -17,6 +17,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from test_control_flow import _loss
 
 import pullback as jax
 import pullback.ad_checkpoint
@@ -178,21 +179,6 @@ POLICIES = {
 
 def _policy(lib, name):
     return POLICIES[name](lib.checkpoint_policies)
-
-
-def _loss(lib, f):
-    """A scalar of every inexact output leaf, each weighted differently."""
-
-    def loss(*args):
-        leaves = lib.tree_util.tree_leaves(f(*args))
-        terms = [
-            lib.numpy.sum(leaf * (k + 1.0))
-            for k, leaf in enumerate(leaves)
-            if lib.numpy.issubdtype(lib.numpy.result_type(leaf), lib.numpy.inexact)
-        ]
-        return sum(terms[1:], terms[0])
-
-    return loss
 
 
 def _wrt(args):
