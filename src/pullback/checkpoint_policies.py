@@ -19,8 +19,6 @@ f32[3] output of matmul from ...
 
 from __future__ import annotations
 
-import dataclasses
-
 from pullback._ops.linalg import einsum_p, matmul_p
 from pullback._ops.structural import name_p
 
@@ -58,12 +56,33 @@ def _has_batch_dims(prim, avals, params):
     return bool(set.intersection(*letters, set(out))) if len(letters) > 1 else False
 
 
-@dataclasses.dataclass(frozen=True)
-class DotsSaveable:
+class _Policy:
+    """A policy with one parameter, its only slot: printed, compared and hashed by it, as JAX's
+    dataclass policies are (a dataclass would cost a millisecond of import time each)."""
+
+    __slots__ = ()
+
+    def _parameter(self):
+        return getattr(self, self.__slots__[0])
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.__slots__[0]}={self._parameter()!r})"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._parameter() == self._parameter()
+
+    def __hash__(self):
+        return hash((type(self), self._parameter()))
+
+
+class DotsSaveable(_Policy):
     """Save the results of products (``matmul``, ``einsum``); with ``only_if_no_batch_dims``,
     only those of products without batch dimensions."""
 
-    only_if_no_batch_dims: bool = False
+    __slots__ = ("only_if_no_batch_dims",)
+
+    def __init__(self, only_if_no_batch_dims=False):
+        self.only_if_no_batch_dims = only_if_no_batch_dims
 
     def __call__(self, prim, *avals, **params):
         if prim is not matmul_p and prim is not einsum_p:
@@ -77,12 +96,14 @@ dots_with_no_batch_dims_saveable = checkpoint_dots_with_no_batch_dims = DotsSave
 offload_dot_with_no_batch_dims = dots_with_no_batch_dims_saveable
 
 
-@dataclasses.dataclass(frozen=True)
-class SaveOnlyTheseNames:
+class SaveOnlyTheseNames(_Policy):
     """Save the values named (``checkpoint_name``) with one of ``saveable_names``, nothing
     else."""
 
-    saveable_names: frozenset
+    __slots__ = ("saveable_names",)
+
+    def __init__(self, saveable_names):
+        self.saveable_names = frozenset(saveable_names)
 
     def __call__(self, prim, *_, **params):
         return prim is name_p and params["name"] in self.saveable_names
@@ -98,11 +119,13 @@ def save_only_these_names(*names_which_can_be_saved):
     return SaveOnlyTheseNames(frozenset(names_which_can_be_saved))
 
 
-@dataclasses.dataclass(frozen=True)
-class SaveAnyNamesButThese:
+class SaveAnyNamesButThese(_Policy):
     """Save the named values whose names are not in ``names``, nothing else."""
 
-    names: frozenset
+    __slots__ = ("names",)
+
+    def __init__(self, names):
+        self.names = frozenset(names)
 
     def __call__(self, prim, *_, **params):
         return prim is name_p and params["name"] not in self.names
