@@ -20,6 +20,7 @@ EXAMPLES = [
     "fixed_point",
     "scipy_routine",
     "external_solver",
+    "checkpointing",
     "custom_jvp",
 ]
 

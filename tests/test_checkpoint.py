@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gc
 import io
+import math
 import tracemalloc
 
 import numpy as np
@@ -1566,3 +1567,14 @@ def test_compiled_recomputation_stays_apart_unless_prevent_cse_is_false():
     want = jax.grad(f)(x)
     _assert_tree_close(jax.jit(jax.grad(jax.checkpoint(f)))(x), want, 1e-6)
     _assert_tree_close(jax.jit(jax.grad(jax.checkpoint(f, prevent_cse=False)))(x), want, 1e-6)
+
+
+def test_static_argnames():
+    def f(x, n):
+        return jnp.sin(x) ** n
+
+    ck = jax.checkpoint(f, static_argnames="n")
+    close(jax.grad(ck)(1.0, n=3), 3 * math.sin(1.0) ** 2 * math.cos(1.0))
+    close(jax.grad(ck)(1.0, n=2), 2 * math.sin(1.0) * math.cos(1.0))
+    # static by name is static by position too, as with jit
+    close(jax.grad(ck)(1.0, 2), 2 * math.sin(1.0) * math.cos(1.0))

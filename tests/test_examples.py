@@ -68,6 +68,16 @@ grad wrt a:
  [-0.39918 -0.19959 -2.59465]]
 matches finite differences: True
 """,
+    "checkpointing": """\
+no checkpoint          keeps 32 arrays,  32.0 KiB; same gradient: True
+checkpoint per layer   keeps 16 arrays,  16.0 KiB; same gradient: True
+  keeping products     keeps 32 arrays,  32.0 KiB; same gradient: True
+  keeping 'product'    keeps 32 arrays,  32.0 KiB; same gradient: True
+4 groups of 4          keeps  4 arrays,   4.0 KiB; same gradient: True
+loss: 0.05483
+optimize_remat=False: ['fwd kernel', 'fwd kernel'], grad[:3] [-0.24834 -0.24604 -0.88799]
+optimize_remat=True: ['fun kernel', 'fwd kernel'], grad[:3] [-0.24834 -0.24604 -0.88799]
+""",
     "custom_jvp": """\
 grad log1pexp at 3:      0.95257413
 grad log1pexp at 100:    1.0

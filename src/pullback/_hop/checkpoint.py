@@ -162,8 +162,8 @@ class _Checkpointed(Traced):
     _kind = "checkpoint"
     _prim = checkpoint_p
 
-    def __init__(self, fun, prevent_cse, policy, static_argnums):
-        super().__init__(fun, static_argnums)
+    def __init__(self, fun, prevent_cse, policy, static_argnums, static_argnames):
+        super().__init__(fun, static_argnums, static_argnames)
         self._prevent_cse = prevent_cse
         self._policy = policy
 
@@ -182,11 +182,12 @@ class _Checkpointed(Traced):
         return f"<checkpoint of {self._fun!r}>"
 
 
-def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=()):
+def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=(), static_argnames=()):
     """``fun``, whose reverse mode saves only what ``policy`` allows and recomputes the rest
     from its inputs in the backward pass (gradient checkpointing). ``policy`` is one of
     ``pullback.checkpoint_policies`` or any ``policy(prim, *avals, **params) -> bool``; ``None``
-    saves nothing but the inputs. ``static_argnums`` are traced as constants, as with ``jit``.
+    saves nothing but the inputs. ``static_argnums``/``static_argnames`` are traced as constants,
+    as with ``jit``.
 
     >>> import pullback as jax, pullback.numpy as jnp
     >>> f = jax.checkpoint(lambda x: jnp.sin(jnp.sin(x)))
@@ -204,11 +205,15 @@ def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=()):
     """
     if fun is None:
         return functools.partial(
-            checkpoint, prevent_cse=prevent_cse, policy=policy, static_argnums=static_argnums
+            checkpoint,
+            prevent_cse=prevent_cse,
+            policy=policy,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
         )
     if not callable(fun):
         raise TypeError(f"checkpoint: expected a callable, got {fun!r} of type {type(fun)}.")
-    return _Checkpointed(fun, prevent_cse, policy, static_argnums)
+    return _Checkpointed(fun, prevent_cse, policy, static_argnums, static_argnames)
 
 
 remat = checkpoint
