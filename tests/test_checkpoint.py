@@ -1578,3 +1578,29 @@ def test_static_argnames():
     close(jax.grad(ck)(1.0, n=2), 2 * math.sin(1.0) * math.cos(1.0))
     # static by name is static by position too, as with jit
     close(jax.grad(ck)(1.0, 2), 2 * math.sin(1.0) * math.cos(1.0))
+
+
+@pytest.mark.parametrize("optimize_remat", [False, True])
+def test_rules_closing_over_an_enclosing_trace(optimize_remat):
+    # fwd and bwd close over c, a value of the enclosing jit/vmap: the split of the region then
+    # closes over it too, and is bound with it as an operand (and not cached)
+    def loss(c, x):
+        @jax.custom_vjp
+        def f(x):
+            return jnp.sin(x) * c
+
+        f.defvjp(
+            lambda x: (jnp.sin(x) * c, (jnp.cos(x), c)),
+            lambda r, g: (r[0] * r[1] * g,),
+            optimize_remat=optimize_remat,
+        )
+        return jax.checkpoint(f)(x) ** 2
+
+    grad = jax.grad(loss, argnums=1)
+    want = lambda c, x: c**2 * math.sin(2 * x)  # noqa: E731
+    close(grad(2.0, 1.0), want(2.0, 1.0))
+    close(jax.jit(grad)(2.0, 1.0), want(2.0, 1.0))
+    close(jax.jit(grad)(3.0, 0.5), want(3.0, 0.5))
+    got = jax.vmap(grad)(jnp.array([1.0, 2.0]), jnp.array([1.0, 0.5]))
+    _assert_tree_close(got, jnp.array([want(1.0, 1.0), want(2.0, 0.5)]), 1e-5)
+    check_jaxpr(jax.make_jaxpr(grad)(2.0, 1.0))

@@ -30,15 +30,17 @@ import inspect
 import re
 
 from pullback._core import Primitive, state
+from pullback._hop.batching import at_parent
 from pullback._hop.jit import (
     Traced,
     call_batch_rule,
     call_eval,
     compiled,
     record_call,
+    run_call_below,
     split_call,
 )
-from pullback._hop.partial_eval import dependent_outputs, run_below, vjp_split
+from pullback._hop.partial_eval import dependent_outputs, vjp_split
 from pullback._interp.stage import StageInterp, trace_to_jaxpr
 from pullback._ir import Eqn, JaxprTypeError, eval_closed, prune_closed
 from pullback._ops.structural import name_p
@@ -110,19 +112,13 @@ def _vjp(interp, args, params):
         split = split_call(closed, tuple(own), "a checkpointed function", saveable)
     if split is None:
         return interp._constant(checkpoint_p, primals, params)
-    parent = interp.parent
-    if isinstance(parent, StageInterp):
+    if isinstance(interp.parent, StageInterp):
         # staged (jit(grad(f)), a control-flow body, an enclosing checkpoint): the forward
         # program's equations go in as they are, and whoever splits that program decides again
         # what of it to keep
-        saved = state.interp
-        state.interp = parent
-        try:
-            outs = eval_closed(split.fwd, *primals)
-        finally:
-            state.interp = saved
+        outs = at_parent(interp, eval_closed, split.fwd, *primals)
     else:
-        outs = run_below(interp, checkpoint_p, primals, dict(params, jaxpr=split.fwd))
+        outs = run_call_below(interp, checkpoint_p, primals, dict(params, jaxpr=split.fwd))
     bwd_params = dict(params, differentiated=True)
     return record_call(interp, checkpoint_p, bwd_params, args, own, split, primals, outs)
 

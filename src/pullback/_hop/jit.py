@@ -56,6 +56,7 @@ __all__ = [
     "call_batch_rule",
     "call_eval",
     "record_call",
+    "run_call_below",
     "split_call",
     "describe_call",
 ]
@@ -103,8 +104,24 @@ def _jit_vjp(interp, args, params):
         return interp._constant(jit_p, primals, params)
     # ``grad(jit(f))``: a compiled forward program that also returns the residuals, and a
     # compiled backward program, both ``jit`` equations one level down
-    outs = run_below(interp, jit_p, primals, {"jaxpr": split.fwd, "name": name})
+    outs = run_call_below(interp, jit_p, primals, {"jaxpr": split.fwd, "name": name})
     return record_call(interp, jit_p, params, args, own, split, primals, outs)
+
+
+def run_call_below(interp, prim, operands, params):
+    """The call primitive ``prim`` one level below the reverse-mode interpreter ``interp``. Its
+    body may close over tracers of enclosing transformations (a custom rule's closure, traced
+    into a split): they become leading operands."""
+    if interp.raw:
+        return run_below(interp, prim, operands, params)
+    return _bind_hoisted(interp.parent, prim, operands, params)
+
+
+def _bind_hoisted(level, prim, operands, params):
+    closed, tracers = hoist_tracers(params["jaxpr"])
+    if tracers:
+        operands, params = [*tracers, *operands], dict(params, jaxpr=closed)
+    return level.process(prim, operands, params)
 
 
 def record_call(interp, prim, bwd_params, args, own, split, primals, outs):
@@ -128,10 +145,17 @@ def split_call(closed, in_mask, context, saveable=None):
     if key not in per_mask:
         out_mask = dependent_outputs(closed.jaxpr, in_mask)
         n = len(in_mask)
-        per_mask[key] = any(out_mask) and vjp_split(
+        split = any(out_mask) and vjp_split(
             closed, in_mask, out_mask, [True] * n, [False] * n, context, saveable
         )
+        if split and _closes_over_tracers(split):  # valid for this trace only
+            return split
+        per_mask[key] = split
     return per_mask[key] or None
+
+
+def _closes_over_tracers(split):
+    return any(isinstance(c, Tracer) for j in (split.fwd, split.bwd) for c in j.consts)
 
 
 _SPLITS = weakref.WeakKeyDictionary()
@@ -147,7 +171,7 @@ def _call_transpose(ct, prim, params, split, primals, computed, own):
     sources = {"input": primals, "computed": computed}
     residuals = [sources[kind][k] for kind, k in split.residuals]
     operands = [*residuals, *(c for c in cts if c is not None)]
-    cts_in = iter(state.interp.process(prim, operands, dict(params, jaxpr=bwd)))
+    cts_in = iter(_bind_hoisted(state.interp, prim, operands, dict(params, jaxpr=bwd)))
     return [next(cts_in) if o else None for o in own]
 
 
@@ -197,9 +221,7 @@ _CACHES = weakref.WeakKeyDictionary()  # function -> {static configuration -> tr
 class Traced:
     """A function traced once per argument signature and bound as the call primitive ``_prim``
     with ``_params(entry)`` under a transformation; run compiled when nothing is transformed.
-    ``jit`` and ``checkpoint`` share it (and its traces)."""
-
-    _kind = "jit"
+    ``jit`` and ``checkpoint`` share it (and its traces); ``_kind`` names it in messages."""
 
     def __init__(self, fun, static_argnums, static_argnames=None):
         functools.update_wrapper(self, fun)
@@ -229,8 +251,7 @@ class Traced:
         for i in nums:
             if i >= len(args) and (not names or not kwargs):
                 raise ValueError(
-                    f"{self._kind} of {self._name}: static_argnums contains {i}, but the call "
-                    f"has only "
+                    f"{self._what}: static_argnums contains {i}, but the call has only "
                     f"{len(args)} positional arguments."
                 )
         static = []
@@ -343,13 +364,14 @@ class Traced:
         return TypeError(
             f"{self._what}: {where} is {leaf!r} of type {type(leaf)}, which is not a valid JAX "
             f"type. Pass arrays, scalars or pytrees of them, or mark the argument static with "
-            f"static_argnums{'/static_argnames' if self._kind == 'jit' else ''}."
+            f"static_argnums/static_argnames."
         )
 
 
 class _Jitted(Traced):
     """The function ``jit`` returns."""
 
+    _kind = "jit"
     _prim = jit_p
 
     def __call__(self, *args, **kwargs):

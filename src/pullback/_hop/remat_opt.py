@@ -107,12 +107,12 @@ def staged_fwd(call, fwd_args, parent, fun_jaxpr, fun_consts):
     if fun_jaxpr is None:
         fun_jaxpr, fun_consts = _run_at(parent, _stage_fun, call, values)
     # one list of operands for both programs: the consts of each, then the arguments
-    n_fwd, n_fun = len(fwd_consts), len(fun_consts)
+    n_fwd = len(fwd_consts)
     params = {
         "name": cv.__name__,
         "fwd_jaxpr": _with_unused_inputs(fwd_closed, n_fwd, fun_consts),
-        "fun_jaxpr": _with_unused_inputs(fun_jaxpr, 0, fwd_consts, n_fun),
-        "num_consts": n_fwd + n_fun,
+        "fun_jaxpr": _with_unused_inputs(fun_jaxpr, 0, fwd_consts),
+        "num_consts": n_fwd + len(fun_consts),
         "num_res": len(fwd_closed.out_avals) - len(fun_jaxpr.out_avals),
     }
     outs = _run_at(parent, parent.process, remat_opt_p, [*fwd_consts, *fun_consts, *values], params)
@@ -121,13 +121,12 @@ def staged_fwd(call, fwd_args, parent, fun_jaxpr, fun_consts):
     return out, tree_unflatten(trees["res"], outs[:n_res])
 
 
-def _with_unused_inputs(closed, at, extra, after=0):
-    """``closed`` taking inputs of the types of ``extra`` it does not read, inserted at position
-    ``at + after``."""
+def _with_unused_inputs(closed, at, extra):
+    """``closed`` taking, at position ``at``, inputs of the types of ``extra`` it does not
+    read."""
     if not extra:
         return closed
     jaxpr = closed.jaxpr
     unused = [Var(ShapedArray(x.shape, x.dtype, x.weak_type)) for x in extra]
-    k = at + after
-    invars = [*jaxpr.invars[:k], *unused, *jaxpr.invars[k:]]
+    invars = [*jaxpr.invars[:at], *unused, *jaxpr.invars[at:]]
     return ClosedJaxpr(Jaxpr(jaxpr.constvars, invars, jaxpr.outvars, jaxpr.eqns), closed.consts)
