@@ -29,6 +29,7 @@ from pullback._api import (
 )
 from pullback._config import config, disable_jit, disable_x64, enable_x64
 from pullback._core import Array
+from pullback._dtypes import float0
 from pullback._hop.callback import pure_callback
 from pullback._hop.checkpoint import checkpoint, remat
 from pullback._hop.jit import ShapeDtypeStruct, eval_shape, jit, make_jaxpr
@@ -56,6 +57,7 @@ __all__ = [
     "errors",
     "eval_shape",
     "experimental",
+    "float0",
     "grad",
     "hessian",
     "jacfwd",

@@ -140,6 +140,10 @@ def custom_vjp_primal_tree_values(tree):
 
 
 def _name(fn):
+    """A function's name for messages and printed programs; a ``functools.partial`` is named
+    after the function it wraps."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
     return getattr(fn, "__name__", None) or repr(fn)
 
 
@@ -192,7 +196,9 @@ class _Signature:
                 f"be resolved to positional-only arguments. Binding failed with the error:\n{e}"
             ) from None
         bound.apply_defaults()
-        return bound.args, dict(bound.kwargs)
+        # keyword-only arguments the caller did not pass are left to the functions' own
+        # defaults: as in JAX, fun and the rules are then called without them
+        return bound.args, {k: v for k, v in bound.kwargs.items() if k in kwargs}
 
 
 def _nondiff_positions(cf, nondiff_argnums, nondiff_argnames):

@@ -105,6 +105,8 @@ class custom_vjp:
 
     def __init__(self, fun, nondiff_argnums=(), nondiff_argnames=()):
         functools.update_wrapper(self, fun)
+        if "__name__" not in self.__dict__:  # a functools.partial, a callable object
+            self.__name__ = _name(fun)
         self.fun = fun
         self.fwd = None
         self.bwd = None

@@ -626,3 +626,34 @@ def take(
         raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
     fill = _default_fill(a.dtype) if fill_value is None else fill_value
     return _ops.take(a, idx, axis, mode, fill)
+
+
+def ndim(a):
+    """The number of dimensions of ``a`` (an array, a tracer, a scalar or a nested list).
+
+    >>> import pullback.numpy as jnp
+    >>> jnp.ndim(jnp.ones((2, 3))), jnp.ndim(1.0)
+    (2, 0)
+    """
+    return np.ndim(a)
+
+
+def shape(a):
+    """The shape of ``a``.
+
+    >>> import pullback.numpy as jnp
+    >>> jnp.shape(jnp.ones((2, 3)))
+    (2, 3)
+    """
+    return np.shape(a)
+
+
+def size(a, axis=None):
+    """The number of elements of ``a`` (along ``axis`` if given).
+
+    >>> import pullback.numpy as jnp
+    >>> jnp.size(jnp.ones((2, 3))), jnp.size(jnp.ones((2, 3)), 1)
+    (6, 3)
+    """
+    dims = np.shape(a)
+    return int(np.prod(dims, dtype=np.int64)) if axis is None else dims[axis]
