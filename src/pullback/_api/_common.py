@@ -1,0 +1,69 @@
+"""Helpers the transformations share: names in messages, leaf checks, argnums."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback._core import (
+    Array,
+    is_valid_leaf,
+    to_raw,
+)
+from pullback.tree_util import (
+    keystr,
+    tree_flatten_with_path,
+)
+
+
+def fun_name(fun):
+    return getattr(fun, "__name__", None) or repr(fun)
+
+
+def check_leaves(leaves, tree, what="argument"):
+    """Every leaf must be an array type; the error names the leaf's path in ``tree``."""
+    if all(map(is_valid_leaf, leaves)):
+        return
+    for path, leaf in tree_flatten_with_path(tree)[0]:
+        if not is_valid_leaf(leaf):
+            where = f" at {what}{keystr(path)}" if path else f" ({what})"
+            raise TypeError(
+                f"Argument {leaf!r} of type {type(leaf)} is not a valid JAX type{where}. Only "
+                f"arrays, NumPy values and Python scalars can be differentiated; pass other "
+                f"values through a closure or a static/nondiff argument."
+            )
+
+
+def check_argnums(argnums, who):
+    """``(single, nums)`` from an int or a sequence of ints, checked when ``grad`` is built."""
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{who}: argnums must be an int or a non-empty tuple of ints, got ().")
+    for n in nums:
+        if not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{who}: argnums must be ints, got {n!r} of type {type(n)}.")
+    return single, nums
+
+
+def argnum_positions(fun, argnums, nums, nargs, who):
+    """``nums`` as non-negative positions for a call with ``nargs`` positional arguments."""
+    for n in nums:
+        if not -nargs <= n < nargs:
+            raise TypeError(
+                f"{who} of {fun_name(fun)}: differentiating with respect to argnums={argnums} "
+                f"requires at least {(n if n >= 0 else -n - 1) + 1} positional arguments to be "
+                f"passed by the caller, but got only {nargs} positional arguments."
+            )
+    return tuple(n % nargs for n in nums)
+
+
+def check_inputs_inexact(leaves, dyn, who):
+    for k, leaf in enumerate(leaves):
+        dtype = leaf._value.dtype if isinstance(leaf, Array) else to_raw(leaf)[0].dtype
+        if dtype.kind not in "fc":
+            path = tree_flatten_with_path(dyn)[0][k][0]
+            raise TypeError(
+                f"{who} requires real- or complex-valued inputs (input dtype that is a sub-dtype "
+                f"of np.inexact), but got {dtype.name} at argument{keystr(path)}. If you want to "
+                f"use Boolean- or integer-valued inputs, use vjp or set allow_int to True."
+            )

@@ -1,0 +1,225 @@
+"""Forward mode: ``jvp`` and ``linearize``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pullback import _dtypes
+from pullback._api._common import check_leaves, fun_name
+from pullback._core import (
+    EVAL,
+    Array,
+    ShapedArray,
+    is_valid_leaf,
+    state,
+    to_raw,
+)
+from pullback._hop.forward import PartialStage
+from pullback._interp.jvp import JVPInterp, zeros_like_tangent
+from pullback._ir import eval_closed
+from pullback._ops import convert_element_type as _convert
+from pullback._ops import full as _full
+from pullback.tree_util import (
+    keystr,
+    register_pytree_node,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_map,
+    tree_unflatten,
+)
+
+
+def _check_jvp_arguments(primals, tangents):
+    """JAX's checks of ``jvp``'s arguments; returns the flat primals, tangents and tree."""
+    for what, value in (("primal", primals), ("tangent", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(
+                f"{what} and tangent arguments to jax.jvp must be tuples or lists; found "
+                f"{type(value).__name__}."
+            )
+    p_leaves, p_tree = tree_flatten(tuple(primals))
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(
+            f"primal and tangent arguments to jax.jvp must have the same tree structure; primals "
+            f"have tree structure {p_tree} whereas tangents have tree structure {t_tree}."
+        )
+    check_leaves(p_leaves, tuple(primals), "primals")
+    check_leaves(t_leaves, tuple(tangents), "tangents")
+    paths = None
+    for k, (p, t) in enumerate(zip(p_leaves, t_leaves, strict=True)):
+        pa, ta = _aval(p), _aval(t)
+        expected = _dtypes.tangent_dtype(pa.dtype)
+        if pa.shape != ta.shape or ta.dtype != expected:
+            paths = paths or [keystr(path) for path, _ in tree_flatten_with_path(tuple(primals))[0]]
+            where = f" at primals{paths[k]}"
+            if pa.shape != ta.shape:
+                raise ValueError(
+                    f"jvp called with different primal and tangent shapes{where}: got primal "
+                    f"shape {pa.shape} and tangent shape as {ta.shape}."
+                )
+            expected = "float0" if expected == _dtypes.float0 else expected.name
+            raise TypeError(
+                f"primal and tangent arguments to jax.jvp do not match{where}; dtypes must be "
+                f"equal, or in case of int/bool primal dtype the tangent dtype must be float0. "
+                f"Got primal dtype {pa.dtype.name} and so expected tangent dtype "
+                f"{expected}, but got tangent dtype {ta.dtype.name} instead."
+            )
+    return p_leaves, t_leaves, p_tree
+
+
+def _aval(x):
+    if isinstance(x, Array):
+        return x.aval
+    if isinstance(x, np.ndarray) and x.dtype == _dtypes.float0:  # NumPy cannot canonicalize it
+        return ShapedArray(x.shape, x.dtype)
+    raw, weak = to_raw(x)
+    return ShapedArray(np.shape(raw), raw.dtype, weak)
+
+
+def _run_jvp(fun, p_leaves, t_leaves, tree, has_aux):
+    """``fun`` under a fresh forward-mode interpreter; returns ``(out, out tangents, aux)``."""
+    interp = JVPInterp(state.interp)
+    args = []
+    for p, t in zip(p_leaves, t_leaves, strict=True):
+        if not isinstance(p, Array):
+            p = Array(*to_raw(p))
+        if p.dtype.kind in "fc":
+            t = t if isinstance(t, Array) else Array(*to_raw(t))
+            args.append(interp.lift(p, t))
+        else:
+            args.append(p)
+    saved = state.interp
+    state.interp = interp
+    try:
+        out = fun(*tree_unflatten(tree, args))
+    finally:
+        state.interp = saved
+        interp.active = False
+    aux = None
+    if has_aux:
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError(
+                f"{fun_name(fun)} was transformed with has_aux=True, so it must return a pair "
+                f"(output, auxiliary data), but it returned {type(out).__name__}."
+            )
+        out, aux = out
+        aux = tree_map(interp.primal, aux)
+    out_leaves, out_tree = tree_flatten(out)
+    primals_out, tangents_out = [], []
+    for o in out_leaves:
+        if not is_valid_leaf(o):
+            raise TypeError(
+                f"{fun_name(fun)} returned {o!r} of type {type(o)}, which is not a valid JAX "
+                f"type; differentiated functions must return arrays or pytrees of arrays."
+            )
+        p = interp.primal(o)
+        if not isinstance(p, Array):
+            p = Array(*to_raw(p))
+        primals_out.append(p)
+        t = interp.tangent(o)
+        if t is None:
+            t = zeros_like_tangent(p)
+        elif t.weak_type != p.weak_type:  # a tangent takes its primal's weak type, as in JAX
+            t = _convert(t, t.dtype, p.weak_type)
+        tangents_out.append(t)
+    return tree_unflatten(out_tree, primals_out), tree_unflatten(out_tree, tangents_out), aux
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """``(fun(*primals), J tangents)``: the Jacobian-vector product of ``fun`` in forward mode.
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> jax.jvp(jnp.sin, (0.0,), (2.0,))
+    (Array(0., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
+    """
+    p_leaves, t_leaves, tree = _check_jvp_arguments(primals, tangents)
+    out, t_out, aux = _run_jvp(fun, p_leaves, t_leaves, tree, has_aux)
+    return (out, t_out, aux) if has_aux else (out, t_out)
+
+
+class _LinearizedFunction:
+    """The linear map ``linearize`` returns: runs the staged tangent jaxpr."""
+
+    def __init__(self, closed, primals, in_tree, inexact, out_tree, fun, weaks):
+        self._weaks = weaks  # the primal outputs' weak types, which the tangents take (as JAX)
+        self._closed = closed
+        self._primals = primals
+        self._in_tree = in_tree
+        self._inexact = inexact
+        self._out_tree = out_tree
+        self._fun = fun
+
+    @property
+    def __name__(self):
+        return f"jvp({fun_name(self._fun)})"
+
+    def __call__(self, *tangents):
+        _, t_leaves, _ = _check_jvp_arguments(self._primals, tangents)
+        ins = [t for t, m in zip(t_leaves, self._inexact, strict=True) if m]
+        outs = [
+            Array(o._value, w) if type(o) is Array else o
+            for o, w in zip(eval_closed(self._closed, *ins), self._weaks, strict=True)
+        ]
+        return tree_unflatten(self._out_tree, outs)
+
+
+register_pytree_node(_LinearizedFunction, lambda f: ((), f), lambda f, _: f)
+
+
+def linearize(fun, *primals):
+    """``(fun(*primals), f_jvp)``: the primal computed now, and the linear map ``f_jvp(*tangents)``
+    staged into a jaxpr (``make_jaxpr(f_jvp)`` shows it).
+
+    >>> import pullback as jax, pullback.numpy as jnp
+    >>> y, f_jvp = jax.linearize(jnp.sin, 0.0)
+    >>> f_jvp(2.0)
+    Array(2., dtype=float32, weak_type=True)
+    """
+    leaves, tree = tree_flatten(primals)
+    check_leaves(leaves, primals, "primals")
+    leaves = [x if isinstance(x, Array) else Array(*to_raw(x)) for x in leaves]
+    stage = PartialStage(EVAL, f"the function {fun_name(fun)} for linearize")
+    interp = JVPInterp(EVAL, tangent_level=stage)
+    inexact = [x.dtype.kind in "fc" for x in leaves]
+    args = [
+        interp.lift(x, stage.new_input(ShapedArray(x.shape, x.dtype, x.weak_type))) if m else x
+        for x, m in zip(leaves, inexact, strict=True)
+    ]
+    if state.interp is not EVAL:
+        raise NotImplementedError(
+            f"linearize of {fun_name(fun)}: only available outside other transformations in "
+            f"pullback; use jvp there."
+        )
+    state.interp = interp
+    try:
+        out = fun(*tree_unflatten(tree, args))
+    finally:
+        state.interp = EVAL
+        interp.active = False
+    out_leaves, out_tree = tree_flatten(out)
+    primals_out, tangents_out = [], []
+    state.interp = stage
+    try:
+        for o in out_leaves:
+            p = interp.primal(o)
+            p = p if isinstance(p, Array) else Array(*to_raw(p))
+            primals_out.append(p)
+            t = interp.tangent(o)
+            if t is None:
+                t = _zeros_at(p)
+            tangents_out.append(t)
+        closed = stage.to_jaxpr(tangents_out)
+    finally:
+        state.interp = EVAL
+        stage.active = False
+    weaks = [p.weak_type for p in primals_out]
+    f_jvp = _LinearizedFunction(closed, primals, tree, inexact, out_tree, fun, weaks)
+    return tree_unflatten(out_tree, primals_out), f_jvp
+
+
+def _zeros_at(p):
+    dtype = _dtypes.tangent_dtype(p.dtype)
+    if dtype == _dtypes.float0:
+        return Array(np.zeros(p.shape, dtype), False)
+    return _full(p.shape, 0, dtype)
