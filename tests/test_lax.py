@@ -152,6 +152,17 @@ CASES = {
     "pad-negative": lambda L, m: L.pad(m.array([1.0, 2.0, 3.0]), 0.0, [(-1, 1, 0)]),
     "rev": lambda L, m: L.rev(m.asarray(F), (0, 1)),
     "iota": lambda L, m: L.iota(m.int32, 3),
+    "full_like": lambda L, m: L.full_like(m.asarray(F), 2),
+    "full_like-weak-float": lambda L, m: L.full_like(1.0, 2),
+    "full_like-weak-int": lambda L, m: L.full_like(1, 2.5),
+    "full_like-strong-scalar": lambda L, m: L.full_like(m.float32(1), 2.0),
+    "full_like-bool": lambda L, m: L.full_like(True, 2),
+    "full_like-numpy-f64": lambda L, m: L.full_like(np.zeros(2), 2),
+    "full_like-dtype": lambda L, m: L.full_like(m.asarray(F), 2.5, m.int32),
+    "full_like-dtype-weak-x": lambda L, m: L.full_like(1.0, 2, m.float32),
+    "full_like-shape": lambda L, m: L.full_like(m.asarray(F), 2, shape=(3, 1)),
+    "full_like-array-fill-weak-x": lambda L, m: L.full_like(1.0, m.array(3)),
+    "full_like-numpy-fill": lambda L, m: L.full_like(m.asarray(I), np.array(3.7)),
 }
 
 
@@ -160,6 +171,34 @@ def test_matches_jax(name):
     jax = pytest.importorskip("jax")
     fn = CASES[name]
     _same(fn(lax, pnp), fn(jax.lax, jax.numpy))
+
+
+FULL_LIKE_TRANSFORMED = {
+    "jit": lambda T, L, m: T.jit(lambda x: L.full_like(x, 2.0))(m.asarray(F)),
+    "jit-traced-fill": lambda T, L, m: T.jit(L.full_like)(m.asarray(I), 3.0),
+    "jit-weak-x": lambda T, L, m: T.jit(lambda x: L.full_like(x, 2))(1.0),
+    "vmap": lambda T, L, m: T.vmap(lambda x: L.full_like(x, 1, shape=(3,)))(m.asarray(F)),
+    "vmap-fill": lambda T, L, m: T.vmap(lambda v: L.full_like(m.ones(2), v))(m.arange(3.0)),
+    "vmap-fill-weak-x": lambda T, L, m: T.vmap(lambda v: L.full_like(1.0, v))(m.arange(3.0)),
+    "grad-x": lambda T, L, m: T.grad(lambda x: L.full_like(x, 2.0).sum())(m.asarray(F)),
+    "grad-fill": lambda T, L, m: T.grad(lambda v: L.full_like(m.asarray(F), v).sum())(3.0),
+    "grad-both": lambda T, L, m: T.grad(lambda x: (L.full_like(x, x[0]) * x).sum())(
+        m.arange(1.0, 4.0)
+    ),
+    "jvp-fill": lambda T, L, m: T.jvp(lambda v: L.full_like(m.ones(2), v), (3.0,), (1.0,))[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FULL_LIKE_TRANSFORMED))
+def test_full_like_transformed_matches_jax(name):
+    jax = pytest.importorskip("jax")
+    fn = FULL_LIKE_TRANSFORMED[name]
+    _same(fn(pb, lax, pnp), fn(jax, jax.lax, jax.numpy))
+
+
+def test_full_like_follows_x64():
+    with enable_x64(True):
+        assert lax.full_like(np.zeros(2), 1).dtype == np.float64
 
 
 ERRORS = {
@@ -219,6 +258,11 @@ ERRORS = {
         "less than or equal to operand shape",
     ),
     "reshape-size": (lambda: lax.reshape(pnp.ones(6), (4,)), "total size must be unchanged"),
+    "full_like-array-fill": (
+        lambda: lax.full_like(pnp.ones(2), pnp.ones(2)),
+        "full must be called with scalar fill_value, got fill_value.shape (2,).",
+    ),
+    "full_like-list": (lambda: lax.full_like([1.0], 2), "got a list"),
 }
 
 

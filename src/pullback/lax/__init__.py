@@ -6,6 +6,7 @@ Array(3., dtype=float32, weak_type=True)
 """
 
 from pullback._hop.control_flow import cond, fori_loop, map, scan, switch, while_loop
+from pullback.lax._creation import full_like
 from pullback.lax._elementwise import (
     RoundingMethod,
     abs,
