@@ -11,6 +11,7 @@ from pullback._core import (
 )
 from pullback.tree_util import (
     keystr,
+    register_pytree_node,
     tree_flatten_with_path,
 )
 
@@ -67,3 +68,42 @@ def check_inputs_inexact(leaves, dyn, who):
                 f"of np.inexact), but got {dtype.name} at argument{keystr(path)}. If you want to "
                 f"use Boolean- or integer-valued inputs, use vjp or set allow_int to True."
             )
+
+
+class Residualized:
+    """What ``vjp`` and ``linearize`` return: a program applied to its residuals.
+
+    It is a pytree whose leaves are the residuals (JAX's are ``tree_util.Partial`` objects), so
+    it can be returned from ``jit`` or ``vmap``, kept as a ``custom_vjp`` residual or a ``scan``
+    carry, and called there. ``program.run(residuals, *args)`` computes;
+    ``program.portable(residuals)`` is the ``(program, residuals)`` pair it flattens into — a
+    pullback whose tape holds tracers of an enclosing transformation stages its backward pass
+    then, and those tracers become the leaves."""
+
+    __slots__ = ("_program", "_residuals")
+
+    def __init__(self, program, residuals=()):
+        self._program = program
+        self._residuals = residuals
+
+    @property
+    def __name__(self):
+        return self._program.name
+
+    def __repr__(self):
+        return f"<function {self._program.name}>"
+
+    def __call__(self, *args):
+        return self._program.run(self._residuals, *args)
+
+
+def _flatten_residualized(f):
+    program, residuals = f._program.portable(f._residuals)
+    return residuals, program
+
+
+register_pytree_node(
+    Residualized,
+    _flatten_residualized,
+    lambda program, residuals: Residualized(program, tuple(residuals)),
+)

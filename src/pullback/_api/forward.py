@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from pullback import _dtypes
-from pullback._api._common import check_leaves, fun_name
+from pullback._api._common import Residualized, check_leaves, fun_name
 from pullback._core import (
-    EVAL,
     Array,
     ShapedArray,
     is_valid_leaf,
@@ -16,12 +15,12 @@ from pullback._core import (
 )
 from pullback._hop.forward import PartialStage
 from pullback._interp.jvp import JVPInterp, zeros_like_tangent
+from pullback._interp.stage import hoist_tracers
 from pullback._ir import eval_closed
 from pullback._ops import convert_element_type as _convert
 from pullback._ops import full as _full
 from pullback.tree_util import (
     keystr,
-    register_pytree_node,
     tree_flatten,
     tree_flatten_with_path,
     tree_map,
@@ -138,33 +137,31 @@ def jvp(fun, primals, tangents, has_aux=False):
     return (out, t_out, aux) if has_aux else (out, t_out)
 
 
-class _LinearizedFunction:
-    """The linear map ``linearize`` returns: runs the staged tangent jaxpr."""
+class _LinearizedProgram:
+    """The linear map ``linearize`` returns, as a jaxpr of ``(*residuals, *tangents)``."""
 
     def __init__(self, closed, primals, in_tree, inexact, out_tree, fun, weaks):
         self._weaks = weaks  # the primal outputs' weak types, which the tangents take (as JAX)
         self._closed = closed
-        self._primals = primals
-        self._in_tree = in_tree
+        # stand-ins of the primals' shapes and dtypes, for the tangents' checks
+        self._primals = tree_unflatten(
+            in_tree, [np.broadcast_to(np.zeros((), p.dtype), p.shape) for p in primals]
+        )
         self._inexact = inexact
         self._out_tree = out_tree
-        self._fun = fun
+        self.name = f"jvp({fun_name(fun)})"
 
-    @property
-    def __name__(self):
-        return f"jvp({fun_name(self._fun)})"
+    def portable(self, residuals):
+        return self, residuals
 
-    def __call__(self, *tangents):
+    def run(self, residuals, *tangents):
         _, t_leaves, _ = _check_jvp_arguments(self._primals, tangents)
         ins = [t for t, m in zip(t_leaves, self._inexact, strict=True) if m]
         outs = [
             Array(o._value, w) if type(o) is Array else o
-            for o, w in zip(eval_closed(self._closed, *ins), self._weaks, strict=True)
+            for o, w in zip(eval_closed(self._closed, *residuals, *ins), self._weaks, strict=True)
         ]
         return tree_unflatten(self._out_tree, outs)
-
-
-register_pytree_node(_LinearizedFunction, lambda f: ((), f), lambda f, _: f)
 
 
 def linearize(fun, *primals):
@@ -179,23 +176,19 @@ def linearize(fun, *primals):
     leaves, tree = tree_flatten(primals)
     check_leaves(leaves, primals, "primals")
     leaves = [x if isinstance(x, Array) else Array(*to_raw(x)) for x in leaves]
-    stage = PartialStage(EVAL, f"the function {fun_name(fun)} for linearize")
-    interp = JVPInterp(EVAL, tangent_level=stage)
+    saved = state.interp
+    stage = PartialStage(saved, f"the function {fun_name(fun)} for linearize")
+    interp = JVPInterp(saved, tangent_level=stage)
     inexact = [x.dtype.kind in "fc" for x in leaves]
     args = [
         interp.lift(x, stage.new_input(ShapedArray(x.shape, x.dtype, x.weak_type))) if m else x
         for x, m in zip(leaves, inexact, strict=True)
     ]
-    if state.interp is not EVAL:
-        raise NotImplementedError(
-            f"linearize of {fun_name(fun)}: only available outside other transformations in "
-            f"pullback; use jvp there."
-        )
     state.interp = interp
     try:
         out = fun(*tree_unflatten(tree, args))
     finally:
-        state.interp = EVAL
+        state.interp = saved
         interp.active = False
     out_leaves, out_tree = tree_flatten(out)
     primals_out, tangents_out = [], []
@@ -211,11 +204,13 @@ def linearize(fun, *primals):
             tangents_out.append(t)
         closed = stage.to_jaxpr(tangents_out)
     finally:
-        state.interp = EVAL
+        state.interp = saved
         stage.active = False
+    # under a transformation the jaxpr closes over its tracers: they are the residuals
+    closed, residuals = hoist_tracers(closed)
     weaks = [p.weak_type for p in primals_out]
-    f_jvp = _LinearizedFunction(closed, primals, tree, inexact, out_tree, fun, weaks)
-    return tree_unflatten(out_tree, primals_out), f_jvp
+    program = _LinearizedProgram(closed, leaves, tree, inexact, out_tree, fun, weaks)
+    return tree_unflatten(out_tree, primals_out), Residualized(program, tuple(residuals))
 
 
 def _zeros_at(p):

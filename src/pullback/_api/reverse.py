@@ -8,6 +8,7 @@ import numpy as np
 
 from pullback import _dtypes
 from pullback._api._common import (
+    Residualized,
     argnum_positions,
     check_argnums,
     check_inputs_inexact,
@@ -16,16 +17,18 @@ from pullback._api._common import (
 )
 from pullback._core import (
     Array,
+    ShapedArray,
     Tracer,
     is_valid_leaf,
     state,
     to_raw,
 )
+from pullback._interp.stage import hoist_tracers, trace_flat
 from pullback._interp.vjp import VJPInterp, VJPTracer, backward
+from pullback._ir import eval_closed
 from pullback._ops import convert_element_type as _convert
 from pullback._ops import stop_gradient as _stop_gradient
 from pullback.tree_util import (
-    register_pytree_node,
     tree_flatten,
     tree_map,
     tree_unflatten,
@@ -33,7 +36,8 @@ from pullback.tree_util import (
 
 
 class _VJPFunction:
-    """The pullback returned by ``vjp``: maps an output cotangent to input cotangents."""
+    """A pullback on its tape: maps an output cotangent to input cotangents. ``vjp`` hands it
+    out as a ``Residualized`` program with no residuals."""
 
     def __init__(self, interp, in_tree, in_records, out_tree, out_records, fun):
         self._interp = interp
@@ -42,18 +46,24 @@ class _VJPFunction:
         self._out_tree = out_tree
         self._out_records = out_records  # (tracer or None, shape, dtype) per output leaf
         self._fun = fun
+        self._staged = None  # (_StagedPullback, residuals), made on the first flatten
 
     @property
-    def __name__(self):
+    def name(self):
         return f"vjp({fun_name(self._fun)})"
 
+    def run(self, residuals, ct):
+        return self(ct)
+
+    def portable(self, residuals):
+        if self._interp.raw:  # the tape holds NumPy values: nothing a transformation must see
+            return self, residuals
+        if self._staged is None:
+            self._staged = _stage_backward(self)
+        return self._staged
+
     def __call__(self, ct):
-        ct_leaves, ct_tree = tree_flatten(ct)
-        if ct_tree != self._out_tree:
-            raise ValueError(
-                f"Tree structure of cotangent input {ct_tree} does not match structure of primal "
-                f"output {self._out_tree}."
-            )
+        ct_leaves = _cotangent_leaves(ct, self._out_tree, self._out_records)
         interp = self._interp
         raw = interp.raw
         # cotangents traced by a transformation applied to the pullback (vmap of it: jacrev):
@@ -61,8 +71,7 @@ class _VJPFunction:
         # constants to it)
         lifted = state.interp is not interp.parent and any(isinstance(c, Tracer) for c in ct_leaves)
         seeds = []
-        for c, (tracer, shape, dtype) in zip(ct_leaves, self._out_records, strict=True):
-            _check_cotangent(c, shape, dtype)
+        for c, (tracer, _, _) in zip(ct_leaves, self._out_records, strict=True):
             if tracer is not None:
                 seeds.append((tracer._idx, to_raw(c)[0] if raw and not lifted else c))
         base = state.interp if lifted else None
@@ -95,9 +104,64 @@ class _VJPFunction:
         return out
 
 
-# A pullback is a pytree with no leaves, so it can be returned from transformed functions and
-# stored as a custom_vjp residual.
-register_pytree_node(_VJPFunction, lambda f: ((), f), lambda f, _: f)
+def _stage_backward(pullback):
+    """``(_StagedPullback, residuals)``: the backward pass of a tape whose values are tracers of
+    enclosing transformations, staged; those tracers are the residuals."""
+    records = pullback._out_records
+    seeded = [k for k, (tracer, _, _) in enumerate(records) if tracer is not None]
+
+    def backward_of(*cts):
+        seeds = [(records[k][0]._idx, c) for k, c in zip(seeded, cts, strict=True)]
+        cts_in = pullback._input_cotangents(seeds, state.interp)
+        return [c for c, r in zip(cts_in, pullback._in_records, strict=True) if r[0] is not None]
+
+    avals = [ShapedArray(records[k][1], records[k][2]) for k in seeded]
+    closed = trace_flat(backward_of, avals, f"the backward pass of {pullback.name}")
+    closed, residuals = hoist_tracers(closed)
+    return _StagedPullback(pullback, closed, seeded), tuple(residuals)
+
+
+class _StagedPullback:
+    """A pullback as a jaxpr of ``(*residuals, *cotangents of the seeded outputs)``: the form a
+    pullback made under a transformation takes once it crosses a pytree boundary."""
+
+    def __init__(self, pullback, closed, seeded):
+        self.name = pullback.name
+        self._closed = closed
+        self._seeded = seeded
+        self._in_tree = pullback._in_tree
+        self._in_records = [(t is not None, shape) for t, shape, _, _ in pullback._in_records]
+        self._out_tree = pullback._out_tree
+        self._out_records = pullback._out_records
+
+    def portable(self, residuals):
+        return self, residuals
+
+    def run(self, residuals, ct):
+        ct_leaves = _cotangent_leaves(ct, self._out_tree, self._out_records)
+        cts = []
+        for k in self._seeded:
+            c, dtype = ct_leaves[k], self._out_records[k][2]
+            cts.append(c if isinstance(c, Array) and c.dtype == dtype else _convert(c, dtype))
+        outs = iter(eval_closed(self._closed, *residuals, *cts))
+        cts_in = [
+            next(outs) if traced else Array(np.zeros(shape, _dtypes.float0), False)
+            for traced, shape in self._in_records
+        ]
+        return tree_unflatten(self._in_tree, cts_in)
+
+
+def _cotangent_leaves(ct, out_tree, out_records):
+    """The leaves of a pullback's argument, checked against the primal output's tree and types."""
+    ct_leaves, ct_tree = tree_flatten(ct)
+    if ct_tree != out_tree:
+        raise ValueError(
+            f"Tree structure of cotangent input {ct_tree} does not match structure of primal "
+            f"output {out_tree}."
+        )
+    for c, (_, shape, dtype) in zip(ct_leaves, out_records, strict=True):
+        _check_cotangent(c, shape, dtype)
+    return ct_leaves
 
 
 def _check_cotangent(c, shape, dtype):
@@ -126,7 +190,8 @@ def vjp(fun, *primals, has_aux=False):
     (Array(0.87758255, dtype=float32, weak_type=True),)
     """
     in_leaves, in_tree = tree_flatten(primals)
-    return _vjp(fun, in_leaves, in_tree, has_aux, primals)
+    out, f_vjp, *aux = _vjp(fun, in_leaves, in_tree, has_aux, primals)
+    return (out, Residualized(f_vjp), *aux)
 
 
 _LEAF_TREEDEF = tree_flatten(0)[1]

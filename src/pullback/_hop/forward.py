@@ -673,5 +673,7 @@ class PartialStage(StageInterp):
         for a in args:
             if type(a) is StageTracer and a._interp is self:
                 return super().process(prim, args, params)
+        if self.parent is not EVAL:  # under a transformation: its values, its equations
+            return self.parent.process(prim, args, params)
         raw = all(type(a) is not Array and not isinstance(a, JVPTracer) for a in args)
         return (RAW if raw else EVAL).process(prim, args, params)
