@@ -23,8 +23,17 @@ def real():
 XS = np.arange(1.0, 4.0, dtype=np.float32) * 0.3
 W = np.array([[0.5, -0.3], [0.2, 0.8]], np.float32)
 V = np.array([1.0, -2.0], np.float32)
+ROWS = np.arange(14.0, dtype=np.float32).reshape(7, 2) * 0.1  # 7 = 2 batches of 3 and 1 more
 
 # -- programs run on pullback and on JAX -------------------------------------------------------
+
+
+def _batched_map(xs, size):
+    return lambda jax, lax, jnp: (
+        lambda w: lax.map(lambda x: jnp.tanh(x @ W) * w, xs, batch_size=size),
+        (1.3,),
+    )
+
 
 # name -> build(jax, lax, jnp) -> (function, arguments). Arguments are NumPy values or Python
 # scalars, so both libraries see the same types.
@@ -156,6 +165,26 @@ PROGRAMS = {
         lambda w: lax.map(lambda x: (x[0] * 2, x[1] + w), (np.arange(3), XS)),
         (1.3,),
     ),
+    "map_batch_divides": _batched_map(ROWS[:6], 3),
+    "map_batch_remainder": _batched_map(ROWS, 3),
+    "map_batch_larger": _batched_map(ROWS, 10),
+    "map_batch_one": _batched_map(ROWS, 1),
+    "map_batch_zero": _batched_map(ROWS, 0),  # one vmap of the whole axis
+    "map_batch_pytree": lambda jax, lax, jnp: (
+        lambda w: lax.map(
+            lambda x: {"h": jnp.sin(x["r"] * w) + x["i"], "n": (x["i"] * 2, None, jnp.sum(x["r"]))},
+            {"r": ROWS, "i": np.arange(7)},
+            batch_size=2,
+        ),
+        (1.3,),
+    ),
+    "map_batch_under_vmap": lambda jax, lax, jnp: (
+        lambda w: jax.vmap(
+            lambda col, v: lax.map(lambda x: jnp.sin(x * w) * v, col, batch_size=3),
+            in_axes=(1, 0),
+        )(ROWS, V),
+        (1.3,),
+    ),
 }
 
 
@@ -223,6 +252,10 @@ DIFFERENTIABLE = [
     "scan_in_cond",
     "fori",
     "map",
+    "map_batch_remainder",
+    "map_batch_zero",
+    "map_batch_pytree",
+    "map_batch_under_vmap",
 ]
 # JAX's derivatives take about 0.15 s a program (first order) and 0.25 s (second order) to
 # compute; the central differences check every program to second order.
@@ -237,6 +270,9 @@ AGAINST_JAX = {
     "cond_in_scan": 1,
     "fori": 2,
     "map": 1,
+    "map_batch_remainder": 2,
+    "map_batch_pytree": 1,
+    "map_batch_under_vmap": 1,
 }
 
 
@@ -682,8 +718,43 @@ def test_scan_argument_errors():
         lax.scan(lambda c, x: (c, None), 1.0, XS, unroll=-1)
     with pytest.raises(TypeError, match="lax.scan: f argument should be a callable"):
         lax.scan(3, 1.0, XS)
-    with pytest.raises(NotImplementedError, match="batch_size"):
-        lax.map(jnp.sin, XS, batch_size=2)
+
+
+def test_map_batches_in_one_scan_and_the_remainder_in_one_vmap():
+    seen = []
+
+    def f(x):
+        seen.append(x.shape)
+        return x * 2.0
+
+    closed = jax.make_jaxpr(lambda xs: lax.map(f, xs, batch_size=3))(ROWS)
+    assert seen == [(2,), (2,)]  # one example each time: traced for the scan, then the rest
+    names = [e.prim.name for e in closed.jaxpr.eqns]
+    assert names == ["slice", "reshape", "scan", "reshape", "slice", "mul", "concatenate"]
+    scan_eqn = closed.jaxpr.eqns[2]
+    assert scan_eqn.params["length"] == 2
+    assert [a.str_short() for a in scan_eqn.params["jaxpr"].in_avals] == ["float32[3,2]"]
+
+
+@pytest.mark.parametrize(
+    "size, error, message",
+    [
+        (2.0, TypeError, "batch_size must be a non-negative int or None, got 2.0 of type float"),
+        ("2", TypeError, "batch_size must be a non-negative int or None, got '2' of type str"),
+        (-1, ValueError, r"batch_size must be a non-negative int \(0 maps the whole axis"),
+    ],
+)
+def test_map_batch_size_errors(size, error, message):
+    with pytest.raises(error, match="lax.map: " + message):
+        lax.map(jnp.sin, XS, batch_size=size)
+
+
+@pytest.mark.parametrize("size", [2.0, "2"])
+def test_map_batch_size_of_another_type_is_a_type_error_in_jax_too(size, real):
+    # JAX does not check batch_size: the error comes from its slicing, reshaping or divmod, and
+    # its message and (for a negative size) its type depend on the length
+    with pytest.raises(TypeError):
+        real.lax.map(real.numpy.sin, XS, batch_size=size)
 
 
 def test_fori_loop_argument_errors():

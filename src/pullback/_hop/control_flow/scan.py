@@ -4,6 +4,7 @@ unroll] *consts *init *xs`` and its rules."""
 from __future__ import annotations
 
 import functools
+import operator
 
 import numpy as np
 
@@ -33,9 +34,10 @@ from pullback._hop.partial_eval import (
     without_zero_inputs,
     zeros,
 )
+from pullback._interp.batch import batch_fun
 from pullback._interp.stage import aval_of_leaf, trace_flat, trace_to_jaxpr
 from pullback._ir import Eqn, JaxprTypeError, eval_closed, prune_closed
-from pullback._ops import stack
+from pullback._ops import concatenate, reshape, slice_in_dim, stack
 from pullback._ops._base import batch_at
 from pullback.tree_util import tree_flatten, tree_map, tree_unflatten
 
@@ -372,19 +374,83 @@ def _scan_in_python(f, init, xs_leaves, xs_tree, length, reverse):
 
 
 def map(f, xs, *, batch_size=None):  # noqa: A001 - JAX's name
-    """``f`` applied to each slice of ``xs`` along its leading axis, the results stacked.
+    """``f`` applied to each slice of ``xs`` (a pytree) along its leading axis, the results
+    stacked.
+
+    With ``batch_size``, ``f`` runs vectorised (``vmap``) on that many slices at a time: the
+    ``n // batch_size`` full batches in a ``scan``, then the ``n % batch_size`` remaining slices in
+    one more ``vmap``, the results concatenated in order. So it is a ``vmap`` that keeps only one
+    batch's intermediate values at a time, and ``f`` is traced twice when there is a remainder.
+    ``batch_size=0`` is one ``vmap`` over the whole axis, as in JAX.
 
     >>> import pullback.numpy as jnp
     >>> from pullback import lax
     >>> lax.map(lambda x: x * 2, jnp.arange(3))
     Array([0, 2, 4], dtype=int32)
+    >>> def f(x):
+    ...     print("inner shape:", x.shape)
+    ...     return x + 1
+    >>> lax.map(f, jnp.arange(5.0), batch_size=2)
+    inner shape: ()
+    inner shape: ()
+    Array([1., 2., 3., 4., 5.], dtype=float32)
     """
-    if batch_size is not None:
-        raise NotImplementedError(
-            "lax.map: batch_size needs vmap, which pullback does not have yet; call lax.map "
-            "without batch_size."
+    if batch_size is None:
+        return scan(lambda _, x: ((), f(x)), (), xs)[1]
+    batch_size = _batch_size(batch_size)
+    leaves, tree = tree_flatten(xs)
+    n = _scan_length(leaves, None)
+    leaves = [_as_array(x) for x in leaves]
+    batched = _vmap(f)
+    num_batches, rest = divmod(n, batch_size) if batch_size else (0, n)
+    done = num_batches * batch_size
+    parts = []
+    if num_batches:
+        batches = [
+            reshape(slice_in_dim(x, 0, done, 0), (num_batches, batch_size, *x.shape[1:]))
+            for x in leaves
+        ]
+        ys = scan(lambda _, x: ((), batched(x)), (), tree_unflatten(tree, batches))[1]
+        parts.append(tree_map(lambda y: reshape(y, (done, *y.shape[2:])), ys))
+    if rest or not num_batches:
+        parts.append(batched(tree_unflatten(tree, [slice_in_dim(x, done, n, 0) for x in leaves])))
+    return tree_map(lambda *ys: concatenate(ys, 0), *parts)
+
+
+def _batch_size(batch_size):
+    """``batch_size`` as a non-negative int. (JAX checks nothing: a wrong size fails later in its
+    slicing or reshaping, with a TypeError or ValueError that depends on the length.)"""
+    if not hasattr(type(batch_size), "__index__"):
+        raise TypeError(
+            f"lax.map: batch_size must be a non-negative int or None, got {batch_size!r} of type "
+            f"{type(batch_size).__name__}."
         )
-    return scan(lambda _, x: ((), f(x)), (), xs)[1]
+    size = operator.index(batch_size)  # a traced size: ConcretizationTypeError
+    if size < 0:
+        raise ValueError(
+            f"lax.map: batch_size must be a non-negative int (0 maps the whole axis with one "
+            f"vmap), got {size}."
+        )
+    return size
+
+
+def _vmap(f):
+    """``vmap(f)`` for a function of one pytree, mapped over axis 0 of every leaf (``vmap``
+    itself flattens arbitrary arguments and axes, and lives above this layer)."""
+
+    def batched(xs):
+        leaves, tree = tree_flatten(xs)
+        out_trees = []
+
+        def flat(*leaves):
+            outs, out_tree = tree_flatten(f(tree_unflatten(tree, leaves)))
+            out_trees.append(out_tree)
+            return outs
+
+        outs = batch_fun(flat, [0] * len(leaves), leaves[0].shape[0])(*leaves)
+        return tree_unflatten(out_trees[0], outs)
+
+    return batched
 
 
 def _scan_batch(interp, args, params):
