@@ -6,6 +6,7 @@ from pullback._hop.custom_call import (
     CustomVJPPrimal,
     SymbolicZero,
     custom_vjp_primal_tree_values,
+    zero_from_primal,
 )
 from pullback._hop.custom_gradient import custom_gradient
 from pullback._hop.custom_jvp import custom_jvp
@@ -20,4 +21,5 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "custom_vjp_primal_tree_values",
+    "zero_from_primal",
 ]

@@ -6,14 +6,22 @@
 
 from __future__ import annotations
 
-from pullback._core import Tracer, state
+from pullback._core import ShapedArray, Tracer, state
 from pullback._interp.batch import batch_call
 from pullback._interp.stage import aval_of_leaf, hoist_tracers, trace_flat
 from pullback._ir import ClosedJaxpr, Var, eval_closed
 from pullback._ops._base import batch_at
 from pullback._ops.collectives import axis_index_p
 
-__all__ = ["batch_jaxpr", "at_parent", "forward", "batched_outputs", "batched_carry", "unbatched"]
+__all__ = [
+    "batch_jaxpr",
+    "at_parent",
+    "forward",
+    "batched_outputs",
+    "batched_carry",
+    "unbatched",
+    "per_example_aval",
+]
 
 
 def batch_jaxpr(closed, values, in_dims, out_batched, size, axis_name, context):
@@ -36,6 +44,14 @@ def batch_jaxpr(closed, values, in_dims, out_batched, size, axis_name, context):
 
     new = trace_flat(body, [aval_of_leaf(v) for v in values], context)
     return hoist_tracers(new, lambda c: isinstance(c, Tracer))
+
+
+def per_example_aval(aval, dim):
+    """The per-example type of a value whose batch axis is ``dim`` (``None``: not batched)."""
+    if dim is None:
+        return aval
+    shape = aval.shape[:dim] + aval.shape[dim + 1 :]
+    return ShapedArray(shape, aval.dtype, aval.weak_type)
 
 
 def at_parent(interp, fn, *args):

@@ -32,13 +32,13 @@ from pullback._core import (
     RAW,
     Array,
     ShapedArray,
-    Tracer,
     UnexpectedTracerError,
     aval_of,
     is_valid_leaf,
     state,
     to_raw,
 )
+from pullback._interp.jvp import JVPTracer
 from pullback._interp.stage import hoist_tracers, trace_flat
 from pullback._interp.vjp import VJPTracer
 from pullback._ir import eval_closed
@@ -56,6 +56,7 @@ __all__ = [
     "SymbolicZero",
     "CustomVJPException",
     "custom_vjp_primal_tree_values",
+    "zero_from_primal",
 ]
 
 
@@ -115,6 +116,31 @@ class SymbolicZero:
 
     def __repr__(self):
         return "SymbolicZero"
+
+
+def zero_from_primal(val, symbolic_zeros=False):
+    """The zero tangent of every leaf of ``val``: a ``SymbolicZero`` when ``symbolic_zeros``,
+    else an array of zeros of the tangent type (``float0`` for integer and boolean leaves).
+    ``None`` leaves stay ``None``.
+
+    >>> import pullback.numpy as jnp
+    >>> from pullback.custom_derivatives import zero_from_primal
+    >>> zero_from_primal((jnp.ones(2), 1.0))
+    (Array([0., 0.], dtype=float32), Array(0., dtype=float32, weak_type=True))
+    >>> zero_from_primal((1.0, None), symbolic_zeros=True)
+    (SymbolicZero, None)
+    >>> zero_from_primal(3).dtype
+    dtype([('float0', 'V')])
+    """
+
+    def zero(x):
+        z = SymbolicZero.from_primal_value(x)
+        if symbolic_zeros:
+            return z
+        weak = z.aval.weak_type and z.dtype != _dtypes.float0
+        return Array(np.zeros(z.shape, z.dtype), weak)
+
+    return tree_map(zero, val)
 
 
 def custom_vjp_primal_tree_values(tree):
@@ -472,7 +498,9 @@ def _guard_closure(cv, interp, fn, *args):
 
 def _closure_error(cv, e, tracer=None):
     tracer = tracer if tracer is not None else getattr(e, "tracer", None)
-    if isinstance(tracer, Tracer) and tracer._interp.active:
+    # only a value of a differentiation is one the rule cannot answer for; a value of another
+    # transformation that escaped is a plain escape
+    if isinstance(tracer, (VJPTracer, JVPTracer)) and tracer._interp.active:
         error = CustomVJPException if cv._kind == "custom_vjp" else UnexpectedTracerError
         return error(
             f"Detected differentiation of the {cv._kind} function {cv.__name__} with respect "

@@ -36,6 +36,7 @@ from pullback._core import (
     is_valid_leaf,
     state,
 )
+from pullback._hop.batching import per_example_aval
 from pullback._hop.custom_call import (
     SymbolicZero,
     _all_valid,
@@ -59,11 +60,12 @@ from pullback._hop.custom_call import (
 )
 from pullback._hop.partial_eval import KnownInterp
 from pullback._hop.transpose import _Transposer
-from pullback._interp.batch import batch_fun
+from pullback._interp.batch import batch_call
 from pullback._interp.jvp import zeros_like_tangent
 from pullback._interp.stage import StageTracer
 from pullback._ir import ClosedJaxpr, eval_closed
 from pullback._ops import convert_element_type, stop_gradient
+from pullback._ops._base import batch_at
 from pullback.tree_util import (
     keystr,
     tree_flatten,
@@ -458,14 +460,16 @@ def _batch_rule(interp, args, params):
     n_consts = params.get("num_consts", 0)
     static, static_tree = tree_flatten((call.nondiff, call.kwonly))
     hidden = [k for k, x in enumerate(static) if interp.own(x)]
-    if not hidden and not any(interp.own(a) for a in args):
-        return _run_at(interp.parent, interp.parent.process, custom_jvp_call_p, args, params)
     lead = [static[k] for k in hidden] + list(args[:n_consts])
     leaves = args[n_consts:]
     n_lead, n = len(lead), len(leaves)
     lead_dims = [interp.bdim(x) for x in lead]
     dims = [interp.bdim(x) for x in leaves]
     size, axis = interp.axis_size, interp.axis_name
+    saved = {}
+
+    def batched(run, values, in_dims):
+        return batch_call(run, values, in_dims, size, axis, adopts=interp)
 
     def rebuilt(lead_vals):
         """The call with this level's traced nondiff values replaced by ``lead_vals``."""
@@ -486,7 +490,8 @@ def _batch_rule(interp, args, params):
         return out
 
     def batched_fun(*vals):
-        return batch_fun(fun_flat, [*lead_dims, *dims], size, axis)(*vals)
+        outs, saved["out_dims"] = batched(fun_flat, vals, [*lead_dims, *dims])
+        return outs
 
     def batched_jvp(*lead_and_pair):
         lead_vals = list(lead_and_pair[:n_lead])
@@ -498,7 +503,7 @@ def _batch_rule(interp, args, params):
         def rule_flat(*vals):
             lv, ps, ts = vals[:n_lead], list(vals[n_lead : n_lead + n]), iter(vals[n_lead + n :])
             full = [
-                SymbolicZero(_unbatched(t.aval, d)) if z else next(ts)
+                SymbolicZero(per_example_aval(t.aval, d)) if z else next(ts)
                 for t, z, d in zip(tangents, zero, dims, strict=True)
             ]
             c = rebuilt(lv)
@@ -511,24 +516,27 @@ def _batch_rule(interp, args, params):
             return [*outs, *touts]
 
         in_dims = [*lead_dims, *dims, *given_dims]
-        res = batch_fun(rule_flat, in_dims, size, axis)(*lead_vals, *primals, *given)
-        return res[: len(res) // 2], res[len(res) // 2 :]
+        res, res_dims = batched(rule_flat, [*lead_vals, *primals, *given], in_dims)
+        k = len(res) // 2
+        outs, touts, saved["out_dims"] = [], [], []
+        for o, t, do, dt in zip(res[:k], res[k:], res_dims[:k], res_dims[k:], strict=True):
+            if do is None and dt is None:
+                outs.append(o)
+                touts.append(t)
+                saved["out_dims"].append(None)
+            else:  # a tangent is laid out as its primal: both batched, at 0
+                outs.append(batch_at(o, do, size))
+                touts.append(batch_at(t, dt, size))
+                saved["out_dims"].append(0)
+        return outs, touts
 
     batched_fun.__name__ = cj.__name__
     batched_jvp.__name__ = _name(cj.jvp)
-    batched = custom_jvp(batched_fun, nondiff_argnums=tuple(range(n_lead)))
-    batched.defjvp(batched_jvp, symbolic_zeros=cj.symbolic_zeros)
+    batched_cj = custom_jvp(batched_fun, nondiff_argnums=tuple(range(n_lead)))
+    batched_cj.defjvp(batched_jvp, symbolic_zeros=cj.symbolic_zeros)
     values = [interp.value(x) for x in (*lead, *leaves)]
-    outs = _run_at(interp.parent, batched, *values)
-    return [interp.lift(o, 0) for o in outs]
-
-
-def _unbatched(aval, dim):
-    """The per-example type of a value whose batch axis is ``dim``."""
-    if dim is None:
-        return aval
-    shape = aval.shape[:dim] + aval.shape[dim + 1 :]
-    return ShapedArray(shape, aval.dtype, aval.weak_type)
+    outs = _run_at(interp.parent, batched_cj, *values)
+    return [interp.lift(o, d) for o, d in zip(outs, saved["out_dims"], strict=True)]
 
 
 custom_jvp_call_p.rules["eval"] = _eval_rule

@@ -28,9 +28,10 @@ from pullback._core import (
     Array,
     Primitive,
     UnexpectedTracerError,
+    aval_of,
     state,
 )
-from pullback._hop.batching import at_parent, forward
+from pullback._hop.batching import at_parent, per_example_aval
 from pullback._hop.custom_call import (
     _LEAF_TREEDEF,
     _LEAF_TYPES,
@@ -64,9 +65,10 @@ from pullback._hop.custom_vjp_checks import (
     _check_residuals,
 )
 from pullback._hop.remat_opt import staged_fwd
-from pullback._interp.batch import batch_call, batch_fun
+from pullback._interp.batch import batch_call
 from pullback._interp.stage import StageInterp
 from pullback._interp.vjp import VJPInterp, VJPTracer
+from pullback._ir import eval_closed
 from pullback._ops import broadcast_to, convert_element_type, reduce_sum
 from pullback._ops._base import batch_at
 from pullback.tree_util import (
@@ -391,54 +393,70 @@ custom_vjp_call_p.abstract = lambda *avals, call_jaxpr, **params: call_jaxpr.out
 
 def _batch_rule(interp, args, params):
     """``vmap`` of a custom_vjp call is a custom_vjp call one level down whose ``fun``, ``fwd``
-    and ``bwd`` are the user's, batched (spec §4.4): user code sees one example's shapes, the
-    residuals keep the batch axes ``fwd`` gave them, and a cotangent ``bwd`` returns batched for
-    an input that is not batched is summed over the batch. So ``grad(vmap(f))`` still runs the
-    user's ``bwd``, batched, and ``vmap(grad(f))`` needs nothing here (the tape is inside)."""
+    and ``bwd`` are the user's, batched (spec §4.4): user code sees one example's shapes, outputs
+    and residuals keep the batch axes ``fun``/``fwd`` gave them, and a cotangent ``bwd`` returns
+    batched for an input that is not batched is summed over the batch. So ``grad(vmap(f))`` still
+    runs the user's ``bwd``, batched, and ``vmap(grad(f))`` needs nothing here (the tape is
+    inside). The rules run under a vmap that adopts this one's tracers, so they may close over
+    values of this vmap even when no argument is batched (as in JAX)."""
     call = params["_call"]
     cv = call.cv
     n_consts = params.get("_num_consts", 0)
-    all_args, args = (
-        args,
-        args[n_consts:],
-    )  # fun is re-run from Python: values it closed over are in its closure
+    consts, args = args[:n_consts], args[n_consts:]
     dims = [interp.bdim(a) for a in args]
-    if all(d is None for d in dims):
-        return forward(interp, custom_vjp_call_p, all_args, params)
     size, name = interp.axis_size, interp.axis_name
     n = len(args)
     saved = {}
 
-    def run_fun(*leaves):
-        return _flat_output(call, call.run(cv.fun, list(leaves)), cv.fun)
+    def batched(run, values, in_dims):
+        return batch_call(run, values, in_dims, size, name, adopts=interp)
 
     def fun(*values):
-        return tuple(batch_fun(run_fun, dims, size, name)(*values))
+        if consts:  # a staged call: its jaxpr takes the tracers fun closed over, now these
+            outs, saved["out_dims"] = batched(
+                lambda *a: eval_closed(params["call_jaxpr"], *a),
+                [*const_values, *values],
+                [*[interp.bdim(c) for c in consts], *dims],
+            )
+            return tuple(outs)
+
+        def run(*leaves):
+            return _flat_output(call, call.run(cv.fun, list(leaves)), cv.fun)
+
+        outs, saved["out_dims"] = batched(run, values, dims)
+        return tuple(outs)
 
     def fwd(*values):
+        perturbed = None
+        if cv.symbolic_zeros:  # the parent says which inputs are perturbed: so will fwd's
+            perturbed = [v.perturbed for v in values]
+            values = [v.value for v in values]
+
         def run(*leaves):
-            fwd_args = [CustomVJPPrimal(v, True) for v in leaves] if cv.symbolic_zeros else leaves
+            fwd_args = leaves
+            if perturbed is not None:
+                fwd_args = [CustomVJPPrimal(v, p) for v, p in zip(leaves, perturbed, strict=True)]
             out, res = call.run(cv.fwd, list(fwd_args))
             res_leaves, saved["res_tree"] = tree_flatten(res)
             out_leaves = _flat_output(call, out, cv.fwd)
             saved["n_out"] = len(out_leaves)
             return [*out_leaves, *res_leaves]
 
-        outs, out_dims = batch_call(run, values, dims, size, name)
+        outs, out_dims = batched(run, values, dims)
         saved["primals"] = values  # bwd's zeros and checks need them at the level fwd ran at
         k = saved["n_out"]
-        saved["res_dims"] = out_dims[k:]
-        primal = tuple(batch_at(o, d, size) for o, d in zip(outs[:k], out_dims[:k], strict=True))
-        return primal, tuple(outs[k:])
+        saved["out_dims"], saved["res_dims"] = out_dims[:k], out_dims[k:]
+        return tuple(outs[:k]), tuple(outs[k:])
 
     def bwd(res, ct):
         nondiff = [v for _, v in call.nondiff]
         res_tree = saved["res_tree"]
 
         def run(*a):
-            primals, res_leaves, cts = a[:n], a[n : n + len(res)], a[n + len(res) :]
+            primals, res_leaves, given = a[:n], a[n : n + len(res)], iter(a[n + len(res) :])
+            cts = [z if z is not None else next(given) for z in zeros]
             result = cv.bwd(
-                *nondiff, tree_unflatten(res_tree, res_leaves), _unflatten(call.out_tree, list(cts))
+                *nondiff, tree_unflatten(res_tree, res_leaves), _unflatten(call.out_tree, cts)
             )
             return [
                 c if c is not None else zeros_like(p)
@@ -448,8 +466,16 @@ def _batch_rule(interp, args, params):
             ]
 
         ct_leaves = list(ct) if isinstance(ct, tuple) else [ct]
-        in_dims = [*dims, *saved["res_dims"], *[0] * len(ct_leaves)]
-        cts, ct_dims = batch_call(run, [*saved["primals"], *res, *ct_leaves], in_dims, size, name)
+        # a symbolic zero reaches bwd as one, of one example's type
+        zeros = [
+            SymbolicZero(per_example_aval(c.aval, d)) if type(c) is SymbolicZero else None
+            for c, d in zip(ct_leaves, saved["out_dims"], strict=True)
+        ]
+        given = [c for c, z in zip(ct_leaves, zeros, strict=True) if z is None]
+        # a cotangent is laid out as its output is
+        given_dims = [d for d, z in zip(saved["out_dims"], zeros, strict=True) if z is None]
+        in_dims = [*dims, *saved["res_dims"], *given_dims]
+        cts, ct_dims = batched(run, [*saved["primals"], *res, *given], in_dims)
         out = []
         for c, dc, d in zip(cts, ct_dims, dims, strict=True):
             if d is None:  # an input shared by the batch: its cotangent sums the members'
@@ -458,21 +484,20 @@ def _batch_rule(interp, args, params):
                 out.append(batch_at(c, dc, size, d))
         return tuple(out)
 
-    def values_of(xs):
-        return [interp.value(x) for x in xs]
-
     fun.__name__ = cv.__name__
     fwd.__name__ = _name(cv.fwd)
     bwd.__name__ = _name(cv.bwd)
-    batched = custom_vjp(fun)
-    batched.defvjp(fwd, bwd)
-    outs = at_parent(interp, batched, *values_of(args))
-    return [interp.lift(o, 0) for o in outs]
+    batched_cv = custom_vjp(fun)
+    batched_cv.defvjp(fwd, bwd, symbolic_zeros=cv.symbolic_zeros)
+    const_values = [interp.value(c) for c in consts]
+    outs = at_parent(interp, batched_cv, *[interp.value(x) for x in args])
+    return [interp.lift(o, d) for o, d in zip(outs, saved["out_dims"], strict=True)]
 
 
 def zeros_like(x):
     """Zeros of ``x``'s shape and dtype (a zero cotangent that ``bwd`` left as None)."""
-    return broadcast_to(convert_element_type(0, x.dtype), x.shape)
+    aval = aval_of(x)  # a Python scalar too: fwd may have been handed one
+    return broadcast_to(convert_element_type(0, aval.dtype), aval.shape)
 
 
 custom_vjp_call_p.rules["batch"] = _batch_rule

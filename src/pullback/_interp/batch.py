@@ -91,14 +91,17 @@ class BatchInterp(Interpreter):
     see the parent level's ``Array``s through ``value`` and ``lift``.
     """
 
-    __slots__ = ("axis_size", "axis_name", "raw", "base")
+    __slots__ = ("axis_size", "axis_name", "raw", "base", "adopts")
 
-    def __init__(self, parent, axis_size, axis_name=None):
+    def __init__(self, parent, axis_size, axis_name=None, adopts=None):
         super().__init__(parent)
         self.axis_size = axis_size
         self.axis_name = axis_name
         self.raw = parent is EVAL
         self.base = RAW if self.raw else parent  # the level first-order batch rules run at
+        # the vmap this one continues, whose tracers it takes as its own: a custom rule's
+        # function, batched one level down, may close over values of the vmap that batches it
+        self.adopts = adopts
 
     def __repr__(self):
         name = f", axis_name={self.axis_name!r}" if self.axis_name is not None else ""
@@ -131,8 +134,27 @@ class BatchInterp(Interpreter):
         with the parent level current."""
         return batch_at(self.value(x), self.bdim(x), self.axis_size)
 
+    def adopted(self, x):
+        """``x``, a tracer of ``adopts`` (or of what it adopts in turn: a rule's function batched
+        inside a batched rule), as one of this interpreter's; anything else as is."""
+        if type(x) is not BatchTracer or x._interp is self:
+            return x
+        owner = self.adopts
+        while owner is not None and x._interp is not owner:
+            owner = owner.adopts
+        if owner is None:
+            return x
+        value = x._value
+        if self.raw and not x._interp.raw:
+            value = to_raw(value)[0]  # a tracer of a level below: the escape error names it
+        elif x._interp.raw and not self.raw:
+            value = Array(value, x._weak)
+        return BatchTracer(value, x._weak, self, x._bdim)
+
     # -- processing ---------------------------------------------------------------------------
     def process(self, prim, args, params):
+        if self.adopts is not None:
+            args = [self.adopted(a) for a in args]
         rule = prim.rules.get("batch")
         if rule is not None:
             return rule(self, args, params)
@@ -183,6 +205,8 @@ class BatchInterp(Interpreter):
         return BatchTracer(value, weak, self, bdim)
 
     def process1(self, prim, x):
+        if self.adopts is not None:
+            x = self.adopted(x)
         if type(x) is BatchTracer and x._interp is self:
             if self.raw and not prim.rules:
                 w = x._weak if prim.weak == "all" else out_weak(prim.weak, (x._weak,), {})
@@ -192,6 +216,8 @@ class BatchInterp(Interpreter):
         return self._forward(prim, (x,), {})
 
     def process2(self, prim, x, y):
+        if self.adopts is not None:
+            x, y = self.adopted(x), self.adopted(y)
         ox = type(x) is BatchTracer and x._interp is self
         oy = type(y) is BatchTracer and y._interp is self
         if not (ox or oy):
@@ -234,12 +260,13 @@ def _raw_operand(a, own):
     return a, weak_of(a)
 
 
-def batch_call(fun, args, in_dims, axis_size, axis_name=None):
+def batch_call(fun, args, in_dims, axis_size, axis_name=None, adopts=None):
     """Run ``fun`` (flat values in, flat list out) on ``args`` (parent-level values batched at
     ``in_dims``). Returns ``(outputs, out_dims)`` at the parent level, ``None`` for an output
-    without a batch axis."""
+    without a batch axis. ``adopts``: the ``BatchInterp`` of the same axis whose tracers ``fun``
+    may close over (see ``BatchInterp.adopts``)."""
     parent = state.interp
-    interp = BatchInterp(parent, axis_size, axis_name)
+    interp = BatchInterp(parent, axis_size, axis_name, adopts)
     tracers = [interp.lift(a, d) for a, d in zip(args, in_dims, strict=True)]
     state.interp = interp
     try:
@@ -249,6 +276,8 @@ def batch_call(fun, args, in_dims, axis_size, axis_name=None):
         interp.active = False
     values, dims = [], []
     for o in outs:
+        if adopts is not None:
+            o = interp.adopted(o)
         if type(o) is BatchTracer and o._interp is interp:
             values.append(interp.value(o))
             dims.append(o._bdim)
@@ -258,7 +287,7 @@ def batch_call(fun, args, in_dims, axis_size, axis_name=None):
     return values, dims
 
 
-def batch_fun(fun, in_dims, axis_size, axis_name=None):
+def batch_fun(fun, in_dims, axis_size, axis_name=None, adopts=None):
     """``fun`` (a function of flat values returning a flat list) batched: the returned function
     takes parent-level values batched at ``in_dims`` (``None``: not batched) and returns its
     outputs with the batch axis at 0 (unbatched outputs broadcast).
@@ -270,7 +299,7 @@ def batch_fun(fun, in_dims, axis_size, axis_name=None):
     """
 
     def batched(*args):
-        values, dims = batch_call(fun, args, in_dims, axis_size, axis_name)
+        values, dims = batch_call(fun, args, in_dims, axis_size, axis_name, adopts)
         return [batch_at(v, d, axis_size) for v, d in zip(values, dims, strict=True)]
 
     return batched
