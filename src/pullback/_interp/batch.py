@@ -137,7 +137,7 @@ class BatchInterp(Interpreter):
     def adopted(self, x):
         """``x``, a tracer of ``adopts`` (or of what it adopts in turn: a rule's function batched
         inside a batched rule), as one of this interpreter's; anything else as is."""
-        if type(x) is not BatchTracer or x._interp is self:
+        if not _foreign(x, self):
             return x
         owner = self.adopts
         while owner is not None and x._interp is not owner:
@@ -153,7 +153,7 @@ class BatchInterp(Interpreter):
 
     # -- processing ---------------------------------------------------------------------------
     def process(self, prim, args, params):
-        if self.adopts is not None:
+        if self.adopts is not None and any(_foreign(a, self) for a in args):
             args = [self.adopted(a) for a in args]
         rule = prim.rules.get("batch")
         if rule is not None:
@@ -205,7 +205,7 @@ class BatchInterp(Interpreter):
         return BatchTracer(value, weak, self, bdim)
 
     def process1(self, prim, x):
-        if self.adopts is not None:
+        if self.adopts is not None and _foreign(x, self):
             x = self.adopted(x)
         if type(x) is BatchTracer and x._interp is self:
             if self.raw and not prim.rules:
@@ -216,7 +216,7 @@ class BatchInterp(Interpreter):
         return self._forward(prim, (x,), {})
 
     def process2(self, prim, x, y):
-        if self.adopts is not None:
+        if self.adopts is not None and (_foreign(x, self) or _foreign(y, self)):
             x, y = self.adopted(x), self.adopted(y)
         ox = type(x) is BatchTracer and x._interp is self
         oy = type(y) is BatchTracer and y._interp is self
@@ -247,6 +247,11 @@ class BatchInterp(Interpreter):
             return bind_here(prim, args, params)
         finally:
             state.interp = saved
+
+
+def _foreign(x, interp):
+    """Whether ``x`` is a tracer of another vmap (one ``interp`` may adopt)."""
+    return type(x) is BatchTracer and x._interp is not interp
 
 
 def _raw_operand(a, own):
