@@ -566,3 +566,4 @@ add(
 
 add("custom_vjp_call", {"skip": "higher-order primitive: tests/test_custom_vjp.py"})
 add("custom_jvp_call", {"skip": "higher-order primitive: tests/test_custom_jvp.py"})
+add("custom_vmap_call", {"skip": "higher-order primitive: tests/test_custom_batching.py"})

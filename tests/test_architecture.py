@@ -25,6 +25,7 @@ RANKS = {
     "pullback._api": 8,
     "pullback.numpy": 9,
     "pullback.lax": 10,
+    "pullback.custom_batching": 10,
     "pullback.custom_derivatives": 10,
     "pullback.dtypes": 10,
     "pullback.test_util": 10,

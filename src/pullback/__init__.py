@@ -4,6 +4,7 @@ in pure Python on NumPy."""
 from pullback import (
     ad_checkpoint,
     checkpoint_policies,
+    custom_batching,
     custom_derivatives,
     dtypes,
     errors,
@@ -46,6 +47,7 @@ __all__ = [
     "ShapeDtypeStruct",
     "closure_convert",
     "config",
+    "custom_batching",
     "custom_derivatives",
     "custom_gradient",
     "custom_jvp",
