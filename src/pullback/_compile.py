@@ -180,9 +180,13 @@ def _foldable(eqn, consts):
 
 
 def _literal_or_const(value, aval, consts):
+    """A folded value as the type ``aval`` says (NumPy computes two weak Python scalars in 64
+    bits): a literal for a scalar, holding a Python scalar when weak, else a constant."""
     if np.ndim(value) == 0:
-        raw = value[()] if isinstance(value, np.ndarray) else value
-        return Literal(raw, ShapedArray((), aval.dtype, aval.weak_type))
+        raw = aval.dtype.type(value[()] if isinstance(value, np.ndarray) else value)
+        return Literal(raw.item() if aval.weak_type else raw, aval)
+    if value.dtype != aval.dtype:
+        value = value.astype(aval.dtype)
     var = Var(aval)
     consts[var] = value
     return var

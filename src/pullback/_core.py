@@ -461,15 +461,24 @@ class EvalInterp(Interpreter):
         # (NEP 50), as JAX's weak types do.
         if not (prim.rules or prim.multiple_results):
             tx, ty = type(x), type(y)
-            if tx is Array:
-                if ty is Array:
-                    vx, vy, wx, wy = x._value, y._value, x._weak, y._weak
-                elif ty is float or ty is int:
-                    vx, vy, wx, wy = x._value, y, x._weak, True
+            if tx is Array and ty is Array:
+                vx, vy, wx, wy = x._value, y._value, x._weak, y._weak
+            elif ty is float or ty is int:
+                if tx is Array:
+                    vx, wx = x._value, x._weak
+                elif tx is np.ndarray or isinstance(x, np.generic):  # a backward pass's value
+                    vx, wx = to_raw(x)
                 else:
                     return self.process(prim, (x, y), {})
-            elif ty is Array and (tx is float or tx is int):
-                vx, vy, wx, wy = x, y._value, True, y._weak
+                vy, wy = y, True
+            elif tx is float or tx is int:
+                if ty is Array:
+                    vy, wy = y._value, y._weak
+                elif ty is np.ndarray or isinstance(y, np.generic):
+                    vy, wy = to_raw(y)
+                else:
+                    return self.process(prim, (x, y), {})
+                vx, wx = x, True
             else:
                 return self.process(prim, (x, y), {})
             out = prim.impl(vx, vy)

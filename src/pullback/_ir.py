@@ -183,7 +183,11 @@ def abstract_eval(prim, avals, params, values=None):
     stand_ins = []
     for k, a in enumerate(avals):
         v = values[k] if values is not None else None
-        stand_ins.append(v if v is not None else _stand_in(a))
+        if v is None:
+            v = _stand_in(a)
+        elif type(v) in (bool, int, float, complex):  # a weak literal's value, typed as it is
+            v = a.dtype.type(v)
+        stand_ins.append(v)
     with np.errstate(all="ignore"):
         out = prim.impl(*stand_ins, **params)
     outs = list(out) if prim.multiple_results else [out]

@@ -80,7 +80,6 @@ class _VJPFunction:
     def _input_cotangents(self, seeds, base=None):
         interp = self._interp
         cts = backward(interp, seeds, base) if seeds else None
-        raw = interp.raw
         out = []
         for tracer, shape, dtype, weak in self._in_records:
             if dtype.kind not in "fc":
@@ -89,18 +88,17 @@ class _VJPFunction:
             ct = cts[tracer._idx] if cts is not None else None
             if ct is None:
                 out.append(Array(np.zeros(shape, dtype), weak))
-            elif isinstance(ct, Tracer):
+            elif isinstance(ct, Array):
                 # the gradient of a weakly typed input is weakly typed, as in JAX (a backward
-                # pass lifted onto raw tape values, or staged, may have lost the flag)
+                # pass lifted onto raw tape values, staged, or computed from constants of an
+                # outer transformation may have lost the flag)
                 if ct.dtype != dtype or ct.weak_type != weak:
                     ct = _convert(ct, dtype, weak)
                 out.append(ct)
-            elif raw:
+            else:  # a raw value of a backward pass on NumPy
                 if ct.dtype != dtype:
                     ct = ct.astype(dtype)
                 out.append(Array(ct, weak))
-            else:
-                out.append(ct)
         return out
 
 

@@ -101,6 +101,8 @@ class StageInterp(Interpreter):
             raw, weak = to_raw(x)  # canonical: a closed-over int64 array is int32 without x64
             if np.ndim(raw) == 0:
                 value = raw[()] if isinstance(raw, np.ndarray) else raw
+                if weak:  # a weak literal holds a Python scalar (``Literal``): readers see it weak
+                    value = _PY_TYPE_OF_KIND[raw.dtype.kind](value)
                 return Literal(value, ShapedArray((), raw.dtype, weak))
             value = x if t is Array else Array(raw, weak)
             return self._constvar(x, value, ShapedArray(raw.shape, raw.dtype, weak))

@@ -211,7 +211,9 @@ class VJPInterp(Interpreter):
                 inputs.append(-1)
                 vals.append(self.primal(x))
                 weaks.append(weak_of(x))
-        if not own or prim.vjp is None:
+        if not own:  # the arguments as given: two Python scalars stay weakly typed
+            return self._constant(prim, args, params)
+        if prim.vjp is None:
             return self._constant(prim, vals, params)
         inputs = tuple(inputs)
         out = prim.impl(*vals, **params) if self.raw else self.parent.process(prim, vals, params)
@@ -229,9 +231,13 @@ class VJPInterp(Interpreter):
 
     def _constant(self, prim, vals, params):
         """Apply ``prim`` to non-differentiated values and hand the result back as a constant."""
-        if not self.raw:
-            return self.parent.process(prim, vals, params)
-        return EVAL.process(prim, vals, params)
+        level = EVAL if self.raw else self.parent
+        if len(vals) == 2 and not params:
+            # through the two-operand entry point, as the operation would have run there: a
+            # Python scalar keeps its weak type (``process`` would make it a NumPy scalar,
+            # and float32 * int32 scalars are float64 to NumPy)
+            return level.process2(prim, vals[0], vals[1])
+        return level.process(prim, vals, params)
 
     def _lift(self, out, weak):
         return Array(out, weak) if self.raw else out
