@@ -1,0 +1,2 @@
+"""``pullback.scipy``: JAX's ``jax.scipy`` — SciPy's functions on pullback arrays, with their
+derivatives, batching and staging rules."""
