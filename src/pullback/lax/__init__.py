@@ -6,6 +6,21 @@ Array(3., dtype=float32, weak_type=True)
 """
 
 from pullback._hop.control_flow import cond, fori_loop, map, scan, switch, while_loop
+from pullback.lax._convolution import (
+    ConvDimensionNumbers,
+    ConvGeneralDilatedDimensionNumbers,
+    PaddingType,
+    conv,
+    conv_dimension_numbers,
+    conv_general_dilated,
+    conv_general_permutations,
+    conv_general_shape_tuple,
+    conv_shape_tuple,
+    conv_transpose,
+    conv_transpose_shape_tuple,
+    conv_with_general_padding,
+    padtype_to_pads,
+)
 from pullback.lax._creation import full_like
 from pullback.lax._elementwise import (
     RoundingMethod,
@@ -101,3 +116,4 @@ from pullback.lax._slicing import (
     slice,
     slice_in_dim,
 )
+from pullback.lax._windows import reduce_window, reduce_window_shape_tuple
