@@ -102,7 +102,7 @@ def test_vjp_checks_cotangent():
     _, f_vjp = jax.vjp(jnp.sin, jnp.ones(3))
     with pytest.raises(ValueError, match=r"got float32\[2\], but expected float32\[3\]"):
         f_vjp(jnp.ones(2))
-    with pytest.raises(ValueError, match="Tree structure of cotangent"):
+    with pytest.raises(ValueError, match="^unexpected tree structure"):
         f_vjp((jnp.ones(3),))
 
 

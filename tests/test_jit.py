@@ -383,7 +383,8 @@ def test_unhashable_static_argument_is_a_value_error(real_jax):
 
     with pytest.raises(ValueError, match="Non-hashable static arguments are not supported"):
         real_jax.jit(scaled, static_argnums=1)(1.0, [2.0])
-    with pytest.raises(ValueError, match="scaled.*Non-hashable static arguments") as info:
+    message = "(?s)^Non-hashable static arguments are not supported.*scaled"
+    with pytest.raises(ValueError, match=message) as info:
         jax.jit(scaled, static_argnums=1)(1.0, [2.0])
     assert "tuple" in str(info.value)
 
@@ -766,7 +767,7 @@ def test_invalid_argument_type_is_type_error_naming_the_argument(real_jax):
 
 
 def test_jit_of_a_non_callable_is_type_error():
-    with pytest.raises(TypeError, match="jit.*callable"):
+    with pytest.raises(TypeError, match="^Expected a callable value, got 3"):
         jax.jit(3)
 
 

@@ -473,7 +473,8 @@ def test_argument_errors():
         pullback.jvp(pnp.sin, 1.0, (1.0,))
     with pytest.raises(TypeError, match="same tree structure"):
         pullback.jvp(lambda a, b: a, (1.0, 2.0), (1.0,))
-    with pytest.raises(ValueError, match=r"different primal and tangent shapes at primals\[0\]"):
+    shapes = r"different primal and tangent shapes;Got .*at primals\[0\]"
+    with pytest.raises(ValueError, match=shapes):
         pullback.jvp(pnp.sin, (np.ones(3, np.float32),), (np.ones(2, np.float32),))
     with pytest.raises(
         TypeError, match="expected tangent dtype float32, but got tangent dtype int32"

@@ -176,5 +176,5 @@ def test_a_pullback_checks_its_cotangent_after_crossing_jit():
     pull = pullback.jit(lambda x: pullback.vjp(lambda v: pnp.sin(v) * v, x)[1])(XS)
     with pytest.raises(ValueError, match="unexpected JAX type"):
         pull(pnp.ones(2))
-    with pytest.raises(ValueError, match="Tree structure of cotangent input"):
+    with pytest.raises(ValueError, match="^unexpected tree structure"):
         pull((pnp.ones(3),))

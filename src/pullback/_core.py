@@ -208,9 +208,10 @@ class Tracer(Array):
 
     def _escaped_error(self):
         err = UnexpectedTracerError(
-            f"Encountered a traced value {self.aval.str_short()} of {self._interp!r} outside "
-            f"the transformation that created it (it escaped through a closure, a global or a "
-            f"side effect). Pass the value in as an argument of the transformed function instead."
+            f"Encountered an unexpected tracer. A traced value {self.aval.str_short()} of "
+            f"{self._interp!r} was used outside the transformation that created it (it escaped "
+            f"through a closure, a global or a side effect). Pass the value in as an argument of "
+            f"the transformed function instead."
         )
         err.tracer = self
         return err
@@ -221,15 +222,48 @@ class Tracer(Array):
 
 def concretization_error(what, aval, context):
     """The error for Python needing the value of a traced ``aval`` (``bool()``, ``float()``,
-    ``np.asarray`` ...) while ``context`` (e.g. "the function f for jit") is being traced."""
-    kind = "boolean conversion" if what == "bool" else f"{what}()"
-    cls = TracerBoolConversionError if what == "bool" else ConcretizationTypeError
+    ``np.asarray`` ...) while ``context`` (e.g. "the function f for jit") is being traced. The
+    first line is JAX's."""
+    traced = f"traced array with shape {aval.str_short()}"
+    cls = ConcretizationTypeError
+    abstract = f"Abstract tracer value encountered where concrete value is expected: {traced}\n"
+    if what == "bool" and aval.size > 1:
+        cls = ValueError
+        start = (
+            "The truth value of an array with more than one element is ambiguous. Use a.any() or "
+            "a.all()\n"
+        )
+    elif what == "bool" and aval.size == 0:
+        cls = ValueError
+        start = (
+            "The truth value of an empty array is ambiguous. Use `array.size > 0` to check that "
+            "an array is not empty.\n"
+        )
+    elif what == "bool":
+        cls = TracerBoolConversionError
+        start = f"Attempted boolean conversion of {traced}.\n"
+    elif what in ("int", "float", "complex"):
+        start = (
+            f"{abstract}The problem arose with the `{what}` function. If trying to convert the "
+            f"data type of a value, try using `x.astype({what})` or `jnp.array(x, {what})` "
+            f"instead.\n"
+        )
+    elif what == "__index__":
+        start = f"The __index__() method was called on {traced}\n"
+    elif what == "__array__":
+        start = f"The numpy.ndarray conversion method __array__() was called on {traced}\n"
+    elif what == "tolist":
+        start = f"{abstract}The tolist() method was called on {traced}.\n"
+    else:
+        start = f"{abstract}This occurred in the {what}() method of the array.\n"
+    if cls is ValueError:
+        return cls(f"{start}The error occurred while tracing {context}.")
     return cls(
-        f"Attempted {kind} of a traced value {aval.str_short()} while tracing {context}: its "
-        f"value depends on the function's inputs, so it is not known while tracing. For "
-        f"value-dependent control flow use pullback.lax.cond, lax.switch, lax.while_loop or "
-        f"lax.fori_loop (or jnp.where / lax.select); if the value is a configuration, mark the "
-        f"argument static (jit's static_argnums / static_argnames)."
+        f"{start}The error occurred while tracing {context}: its value depends on the "
+        f"function's inputs, so it is not known while tracing. For value-dependent control flow "
+        f"use pullback.lax.cond, lax.switch, lax.while_loop or lax.fori_loop (or jnp.where / "
+        f"lax.select); if the value is a configuration, mark the argument static (jit's "
+        f"static_argnums / static_argnames)."
     )
 
 

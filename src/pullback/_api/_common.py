@@ -20,17 +20,22 @@ def fun_name(fun):
     return getattr(fun, "__name__", None) or repr(fun)
 
 
+def check_callable(fun):
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun}")
+
+
 def check_leaves(leaves, tree, what="argument"):
     """Every leaf must be an array type; the error names the leaf's path in ``tree``."""
     if all(map(is_valid_leaf, leaves)):
         return
     for path, leaf in tree_flatten_with_path(tree)[0]:
         if not is_valid_leaf(leaf):
-            where = f" at {what}{keystr(path)}" if path else f" ({what})"
+            where = f"{what}{keystr(path)}" if path else f"the whole {what}"
             raise TypeError(
-                f"Argument {leaf!r} of type {type(leaf)} is not a valid JAX type{where}. Only "
-                f"arrays, NumPy values and Python scalars can be differentiated; pass other "
-                f"values through a closure or a static/nondiff argument."
+                f"Argument '{leaf}' of type {type(leaf)} is not a valid JAX type. It was passed "
+                f"at {where}: only arrays, NumPy values and Python scalars can be transformed; "
+                f"pass other values through a closure or a static/nondiff argument."
             )
 
 
@@ -48,12 +53,19 @@ def check_argnums(argnums, who):
 
 def argnum_positions(fun, argnums, nums, nargs, who):
     """``nums`` as non-negative positions for a call with ``nargs`` positional arguments."""
+    top = max(nums)
+    if top >= nargs:
+        raise TypeError(
+            f"differentiating with respect to argnums={argnums} requires at least {top + 1} "
+            f"positional arguments to be passed by the caller, but got only {nargs} positional "
+            f"arguments. ({who} of {fun_name(fun)}.)"
+        )
     for n in nums:
-        if not -nargs <= n < nargs:
-            raise TypeError(
-                f"{who} of {fun_name(fun)}: differentiating with respect to argnums={argnums} "
-                f"requires at least {(n if n >= 0 else -n - 1) + 1} positional arguments to be "
-                f"passed by the caller, but got only {nargs} positional arguments."
+        if n < -nargs:
+            raise ValueError(
+                f"Positional argument indices, e.g. for `static_argnums`, must have value greater "
+                f"than or equal to -len(args) and less than len(args), but got value {n} for "
+                f"len(args) == {nargs}. ({who} of {fun_name(fun)}: argnums={argnums}.)"
             )
     return tuple(n % nargs for n in nums)
 
@@ -64,9 +76,10 @@ def check_inputs_inexact(leaves, dyn, who):
         if dtype.kind not in "fc":
             path = tree_flatten_with_path(dyn)[0][k][0]
             raise TypeError(
-                f"{who} requires real- or complex-valued inputs (input dtype that is a sub-dtype "
-                f"of np.inexact), but got {dtype.name} at argument{keystr(path)}. If you want to "
-                f"use Boolean- or integer-valued inputs, use vjp or set allow_int to True."
+                f"grad requires real- or complex-valued inputs (input dtype that is a sub-dtype "
+                f"of np.inexact), but got {dtype.name}. If you want to use Boolean- or "
+                f"integer-valued inputs, use vjp or set allow_int to True. ({who}: the "
+                f"{dtype.name} input is argument{keystr(path)}.)"
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pullback import _dtypes
-from pullback._api._common import Residualized, check_leaves, fun_name
+from pullback._api._common import Residualized, check_callable, check_leaves, fun_name
 from pullback._core import (
     Array,
     ShapedArray,
@@ -30,12 +30,11 @@ from pullback.tree_util import (
 
 def _check_jvp_arguments(primals, tangents):
     """JAX's checks of ``jvp``'s arguments; returns the flat primals, tangents and tree."""
-    for what, value in (("primal", primals), ("tangent", tangents)):
-        if not isinstance(value, (tuple, list)):
-            raise TypeError(
-                f"{what} and tangent arguments to jax.jvp must be tuples or lists; found "
-                f"{type(value).__name__}."
-            )
+    if not (isinstance(primals, (tuple, list)) and isinstance(tangents, (tuple, list))):
+        raise TypeError(
+            f"primal and tangent arguments to jax.jvp must be tuples or lists; found "
+            f"{type(primals).__name__} and {type(tangents).__name__}."
+        )
     p_leaves, p_tree = tree_flatten(tuple(primals))
     t_leaves, t_tree = tree_flatten(tuple(tangents))
     if p_tree != t_tree:
@@ -51,18 +50,19 @@ def _check_jvp_arguments(primals, tangents):
         expected = _dtypes.tangent_dtype(pa.dtype)
         if pa.shape != ta.shape or ta.dtype != expected:
             paths = paths or [keystr(path) for path, _ in tree_flatten_with_path(tuple(primals))[0]]
-            where = f" at primals{paths[k]}"
+            where = f"primals{paths[k]}"
             if pa.shape != ta.shape:
+                # JAX's wording, its missing space included
                 raise ValueError(
-                    f"jvp called with different primal and tangent shapes{where}: got primal "
-                    f"shape {pa.shape} and tangent shape as {ta.shape}."
+                    f"jvp called with different primal and tangent shapes;Got primal shape "
+                    f"{pa.shape} and tangent shape as {ta.shape} (at {where})."
                 )
             expected = "float0" if expected == _dtypes.float0 else expected.name
             raise TypeError(
-                f"primal and tangent arguments to jax.jvp do not match{where}; dtypes must be "
-                f"equal, or in case of int/bool primal dtype the tangent dtype must be float0. "
-                f"Got primal dtype {pa.dtype.name} and so expected tangent dtype "
-                f"{expected}, but got tangent dtype {ta.dtype.name} instead."
+                f"primal and tangent arguments to jax.jvp do not match; dtypes must be equal, or "
+                f"in case of int/bool primal dtype the tangent dtype must be float0.Got primal "
+                f"dtype {pa.dtype.name} and so expected tangent dtype {expected}, but got tangent "
+                f"dtype {ta.dtype.name} instead. The mismatch is at {where}."
             )
     return p_leaves, t_leaves, p_tree
 
@@ -99,8 +99,9 @@ def _run_jvp(fun, p_leaves, t_leaves, tree, has_aux):
     if has_aux:
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError(
-                f"{fun_name(fun)} was transformed with has_aux=True, so it must return a pair "
-                f"(output, auxiliary data), but it returned {type(out).__name__}."
+                f"expected function with aux output to return a two-element tuple, but got type "
+                f"{type(out)} with value {out!r}. {fun_name(fun)} was transformed with "
+                f"has_aux=True, so it must return a pair (output, auxiliary data)."
             )
         out, aux = out
         aux = tree_map(interp.primal, aux)
@@ -132,6 +133,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     >>> jax.jvp(jnp.sin, (0.0,), (2.0,))
     (Array(0., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
     """
+    check_callable(fun)
     p_leaves, t_leaves, tree = _check_jvp_arguments(primals, tangents)
     out, t_out, aux = _run_jvp(fun, p_leaves, t_leaves, tree, has_aux)
     return (out, t_out, aux) if has_aux else (out, t_out)
@@ -173,6 +175,7 @@ def linearize(fun, *primals):
     >>> f_jvp(2.0)
     Array(2., dtype=float32, weak_type=True)
     """
+    check_callable(fun)
     leaves, tree = tree_flatten(primals)
     check_leaves(leaves, primals, "primals")
     leaves = [x if isinstance(x, Array) else Array(*to_raw(x)) for x in leaves]

@@ -11,6 +11,7 @@ from pullback._api._common import (
     Residualized,
     argnum_positions,
     check_argnums,
+    check_callable,
     check_inputs_inexact,
     check_leaves,
     fun_name,
@@ -63,7 +64,7 @@ class _VJPFunction:
         return self._staged
 
     def __call__(self, ct):
-        ct_leaves = _cotangent_leaves(ct, self._out_tree, self._out_records)
+        ct_leaves = _cotangent_leaves(ct, self._out_tree, self._out_records, self.name)
         interp = self._interp
         raw = interp.raw
         # cotangents traced by a transformation applied to the pullback (vmap of it: jacrev):
@@ -136,7 +137,7 @@ class _StagedPullback:
         return self, residuals
 
     def run(self, residuals, ct):
-        ct_leaves = _cotangent_leaves(ct, self._out_tree, self._out_records)
+        ct_leaves = _cotangent_leaves(ct, self._out_tree, self._out_records, self.name)
         cts = []
         for k in self._seeded:
             c, dtype = ct_leaves[k], self._out_records[k][2]
@@ -149,13 +150,14 @@ class _StagedPullback:
         return tree_unflatten(self._in_tree, cts_in)
 
 
-def _cotangent_leaves(ct, out_tree, out_records):
+def _cotangent_leaves(ct, out_tree, out_records, name):
     """The leaves of a pullback's argument, checked against the primal output's tree and types."""
     ct_leaves, ct_tree = tree_flatten(ct)
     if ct_tree != out_tree:
         raise ValueError(
-            f"Tree structure of cotangent input {ct_tree} does not match structure of primal "
-            f"output {out_tree}."
+            f"unexpected tree structure. The argument to the VJP function {name} must match the "
+            f"pytree structure of the differentiated function's output: the cotangent has tree "
+            f"structure {ct_tree}, but the output had {out_tree}."
         )
     for c, (_, shape, dtype) in zip(ct_leaves, out_records, strict=True):
         _check_cotangent(c, shape, dtype)
@@ -174,7 +176,7 @@ def _check_cotangent(c, shape, dtype):
         raise ValueError(
             f"unexpected JAX type (e.g. shape/dtype) for argument to VJP function: got "
             f"{_dtypes.type_str(c_shape, c_dtype)}, but expected {_dtypes.type_str(shape, dtype)} "
-            f"because the corresponding output of the function had type "
+            f"because the corresponding output of the differentiated function had JAX type "
             f"{_dtypes.type_str(shape, dtype)}."
         )
 
@@ -187,6 +189,7 @@ def vjp(fun, *primals, has_aux=False):
     >>> f_vjp(1.0)
     (Array(0.87758255, dtype=float32, weak_type=True),)
     """
+    check_callable(fun)
     in_leaves, in_tree = tree_flatten(primals)
     out, f_vjp, *aux = _vjp(fun, in_leaves, in_tree, has_aux, primals)
     return (out, Residualized(f_vjp), *aux)
@@ -227,8 +230,9 @@ def _vjp(fun, in_leaves, in_tree, has_aux, inputs=None, require_inexact=None):
     if has_aux:
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError(
-                f"{fun_name(fun)} was transformed with has_aux=True, so it must return a pair "
-                f"(output, auxiliary data), but it returned {type(out).__name__}."
+                f"expected function with aux output to return a two-element tuple, but got type "
+                f"{type(out)} with value {out!r}. {fun_name(fun)} was transformed with "
+                f"has_aux=True, so it must return a pair (output, auxiliary data)."
             )
         out, aux = out
         aux = tree_map(interp.to_parent, aux)
@@ -270,8 +274,10 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
 
 
 def _value_and_grad(fun, argnums, has_aux, allow_int, who):
+    check_callable(fun)
     single, given = check_argnums(argnums, who)
     positions = {}  # per number of positional arguments
+    name = fun_name(fun)
 
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
@@ -288,6 +294,8 @@ def _value_and_grad(fun, argnums, has_aux, allow_int, who):
             for i, a in zip(nums, dyn_args, strict=True):
                 full[i] = a
             return fun(*full, **kwargs)
+
+        f_dyn.__name__ = name  # messages and printed programs name the user's function
 
         if has_aux:
             out, f_vjp, aux = _vjp(f_dyn, leaves, in_tree, True, dyn, inexact)
@@ -320,9 +328,9 @@ def _check_scalar_output(out, fun, who):
         )
     if out.dtype.kind != "f":
         raise TypeError(
-            f"{who} requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"grad requires real-valued outputs (output dtype that is a sub-dtype of "
             f"np.floating), but got {out.dtype.name}. For differentiation of functions with "
-            f"integer or complex outputs, use pullback.vjp directly."
+            f"integer or complex outputs, use pullback.vjp directly. ({who} of {fun_name(fun)}.)"
         )
 
 

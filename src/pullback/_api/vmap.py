@@ -36,7 +36,7 @@ def _flatten_axes(what, value_tree, spec):
         subtrees = spec_def.flatten_up_to(value_tree)
     except (ValueError, TypeError):
         raise ValueError(
-            f"{what} specification must be a tree prefix of the corresponding value, got "
+            f"{what} specification must be a tree prefix of the corresponding value; got "
             f"specification {spec} for value tree {tree_flatten(value_tree)[1]}."
         ) from None
     dims = []
@@ -70,6 +70,11 @@ def _mapped_size(fun, args, kwargs, leaves, dims, axis_size):
         if d is not None:
             sizes.setdefault(np.shape(x)[d], []).append(k)
     if not sizes:
+        if axis_size is None and not leaves:
+            raise ValueError(
+                f"vmap wrapped function must be passed at least one argument containing an array "
+                f"or axis_size must be specified, got empty *args={args} and **kwargs={kwargs}"
+            )
         if axis_size is None:
             raise ValueError(
                 "vmap must have at least one non-None value in in_axes or axis_size must be "
@@ -115,7 +120,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
     Array([-1.,  0.,  1.], dtype=float32)
     """
     if not callable(fun):
-        raise TypeError(f"vmap requires a callable as its first argument, got {fun!r}.")
+        raise TypeError(f"Expected a callable value, got {fun}")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # as JAX: a list of axes is read as a tuple
     if not (in_axes is None or type(in_axes) in (int, tuple)) or not _axis_spec_ok(in_axes):

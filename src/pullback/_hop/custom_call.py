@@ -173,6 +173,11 @@ def _name(fn):
     return getattr(fn, "__name__", None) or repr(fn)
 
 
+def _type_tree(tree, avals):
+    """``(float32[], {a: float32[3]})``: a pytree of types, printed as JAX prints it."""
+    return str(tree_unflatten(tree, [a.str_short() for a in avals])).replace("'", "")
+
+
 class _Signature:
     """How calls of ``fun`` bind to positions, precomputed once per custom_vjp or custom_jvp."""
 

@@ -56,6 +56,7 @@ from pullback._hop.custom_call import (
     _Signature,
     _split_nondiff,
     _stage_fun,
+    _type_tree,
     _unflatten,
 )
 from pullback._hop.partial_eval import KnownInterp
@@ -261,16 +262,24 @@ def _rule_outputs(call, pair, fun_avals):
             got = aval_of(t)
         else:
             raise TypeError(
-                f"{rule}: the tangent output{_path(primal_out, k)} is {t!r} of type {type(t)}, "
-                f"which is not a valid JAX type; return an array of type "
+                f"Argument '{t}' of type {type(t)} is not a valid JAX type. {rule}: the tangent "
+                f"output{_path(primal_out, k)} is {t!r}; return an array of type "
                 f"{expected.str_short()}."
             )
         if (got.shape, got.dtype) != (expected.shape, expected.dtype):
+            e, p_, g = expected.str_short(), aval_of(p).str_short(), got.str_short()
+            start = (
+                "Custom JVP rule must produce primal and tangent outputs with corresponding "
+                "shapes and dtypes"
+            )
+            if len(primals) == 1:
+                raise TypeError(
+                    f"{start}. Expected {e} (tangent type of {p_}) but got {g}. ({rule}.)"
+                )
             raise TypeError(
-                f"{rule} must produce primal and tangent outputs with corresponding shapes and "
-                f"dtypes. Expected {expected.str_short()} (tangent type of "
-                f"{aval_of(p).str_short()}) but got {got.str_short()} at "
-                f"output{_path(primal_out, k) or ' (the whole output)'}."
+                f"{start}, but got:\n  primal {p_} with tangent {g}, expecting tangent {e}\n"
+                f"{rule}: expected {e} (tangent type of {p_}) but got {g} at "
+                f"output{_path(primal_out, k)}."
             )
     return primals, tangents
 
@@ -289,21 +298,25 @@ def _check_against_fun(call, rule, fun_tree, primals, fun_avals):
         f"represents the primal output (equal in value to the output of the custom_jvp-decorated "
         f"function {cj.__name__}"
     )
+    got_types = _type_tree(call.out_tree, [aval_of(p) for p in primals])
+    fun_types = _type_tree(fun_tree, fun_avals)
     if call.out_tree != fun_tree:
         raise TypeError(
             f"{start}, and in particular of the same container/pytree structure), but instead "
-            f"the JVP rule output's first element had container/pytree structure {call.out_tree} "
-            f"while the custom_jvp-decorated function {cj.__name__} had output container/pytree "
-            f"structure {fun_tree}."
+            f"the JVP rule output's first element had container/pytree structure:\n"
+            f"    {got_types}\nwhile the custom_jvp-decorated function {cj.__name__} had output "
+            f"container/pytree structure:\n    {fun_types}.\nThe rule's primal output has "
+            f"structure {call.out_tree}, {cj.__name__}'s output {fun_tree}."
         )
     for p, aval in zip(primals, fun_avals, strict=True):
         got = aval_of(p)
         if (got.shape, got.dtype) != (aval.shape, aval.dtype):
             raise TypeError(
                 f"{start}, and in particular with leaves of the same shape/dtype), but instead "
-                f"the JVP rule output's first element had shapes/dtypes of {got.str_short()} "
+                f"the JVP rule output's first element had shapes/dtypes of:\n    {got_types}\n"
                 f"while the custom_jvp-decorated function {cj.__name__} had output shapes/dtypes "
-                f"of {aval.str_short()}."
+                f"of:\n    {fun_types}\nThe rule's primal output has a leaf of type "
+                f"{got.str_short()} where {cj.__name__} gives {aval.str_short()}."
             )
 
 

@@ -4,9 +4,10 @@
 (``_check_residuals``) and, when ``fun``'s output type is known (a staged call), whose first
 element has ``fun``'s pytree structure and types (``_check_fwd_output``, spec E5/E6).
 ``_check_bwd_output`` matches ``bwd``'s result against the differentiable arguments' pytrees: one
-cotangent per argument, None allowed for any subtree, messages naming the argument, the leaf path
-and ``float32[3]``-style types; floats of another precision are cast, integer cotangents and
-broadcastable shapes rejected. The reverse-mode and batching rules (``_hop/custom_vjp.py``) and
+cotangent per argument, None allowed for any subtree; floats of another precision are cast,
+integer cotangents and broadcastable shapes rejected. Where JAX reports the same mistake, a
+message starts with JAX's sentence, then names the argument, the leaf path and
+``float32[3]``-style types. The reverse-mode and batching rules (``_hop/custom_vjp.py``) and
 the forward-mode rule (``_hop/forward.py``) share these checks.
 """
 
@@ -25,6 +26,7 @@ from pullback._hop.custom_call import (
     _all_valid,
     _flatten,
     _name,
+    _type_tree,
 )
 from pullback._ops import convert_element_type
 from pullback.tree_util import (
@@ -43,7 +45,7 @@ def _check_pair(cv, pair):
         raise TypeError(
             f"Custom VJP fwd rule {_name(cv.fwd)} for function {cv.__name__} must produce a pair "
             f"(list or tuple of length two) where the first element represents the primal output "
-            f"(equal to the output of the custom_vjp-decorated function {cv.__name__}) and the "
+            f"(equal to those of the custom_vjp-decorated function {cv.__name__}) and the "
             f"second element represents residuals (i.e. values stored from the forward pass for "
             f"use on the backward pass), but instead of a pair the fwd rule {_name(cv.fwd)} "
             f"produced {pair!r}."
@@ -56,24 +58,33 @@ def _check_fwd_output(call, out, fun_avals):
     leaves, tree = _flatten(out)
     start = (
         f"Custom VJP fwd rule {_name(cv.fwd)} for function {cv.__name__} must produce a pair "
-        f"whose first element has the same pytree structure, shapes and dtypes as the output "
-        f"of {cv.__name__}, but"
+        f"(list or tuple of length two) where the first element represents the primal output "
+        f"(equal to the output of the custom_vjp-decorated function {cv.__name__}) and the "
+        f"second element represents residuals (i.e. values stored from the forward pass for "
+        f"use on the backward pass), but instead the fwd rule output's first element had"
     )
+    fix = (
+        f"Fix {_name(cv.fwd)} to return (output, residuals) with output exactly what "
+        f"{cv.__name__} returns."
+    )
+    got_types = _type_tree(tree, [aval_of(x) for x in leaves])
+    fun_types = _type_tree(call.out_tree, fun_avals)
     if tree != call.out_tree:
         raise TypeError(
-            f"{start} fwd's first element had container/pytree structure {tree} while "
-            f"{cv.__name__} had output structure {call.out_tree}. Fix {_name(cv.fwd)} to return "
-            f"(output, residuals) with output exactly what {cv.__name__} returns."
+            f"{start} container/pytree structure:\n    {got_types}\nwhile the "
+            f"custom_vjp-decorated function {cv.__name__} had output container/pytree "
+            f"structure:\n    {fun_types}.\nfwd's first element has structure {tree}, "
+            f"{cv.__name__}'s output {call.out_tree}. {fix}"
         )
     for k, (leaf, aval) in enumerate(zip(leaves, fun_avals, strict=True)):
         got = aval_of(leaf)
         if (got.shape, got.dtype) != (aval.shape, aval.dtype):
-            where = f" (output leaf {k})" if len(fun_avals) > 1 else ""
+            where = f"output leaf {k}: " if len(fun_avals) > 1 else ""
             raise TypeError(
-                f"{start} fwd's first element had shapes/dtypes of {got.str_short()}{where} "
-                f"while {cv.__name__} had output shapes/dtypes of {aval.str_short()}. Fix "
-                f"{_name(cv.fwd)} to return (output, residuals) with output exactly what "
-                f"{cv.__name__} returns."
+                f"{start} shapes/dtypes of:\n    {got_types}\nwhile the custom_vjp-decorated "
+                f"function {cv.__name__} had output shapes/dtypes of:\n    {fun_types}\n"
+                f"{where}fwd gave {got.str_short()} where {cv.__name__} gives "
+                f"{aval.str_short()}. {fix}"
             )
 
 
@@ -89,9 +100,10 @@ def _check_residuals(cv, res):
                 else " Pass non-array data through nondiff_argnums or a closure instead."
             )
             raise TypeError(
-                f"Custom VJP fwd rule {_name(cv.fwd)} of {cv.__name__}: residual "
-                f"{keystr(path) or '(the whole residual)'} is {leaf!r} of type {type(leaf)}, "
-                f"which is not a valid JAX type.{hint}"
+                f"Argument '{leaf}' of type {type(leaf)} is not a valid JAX type. It is the "
+                f"residual {keystr(path) or '(the whole residual)'} of custom VJP fwd rule "
+                f"{_name(cv.fwd)} of {cv.__name__}: residuals must be arrays or pytrees of "
+                f"arrays.{hint}"
             )
 
 
@@ -100,38 +112,60 @@ def _check_bwd_output(call, result, vals):
     cv = call.cv
     sig = cv._signature
     n = len(call.diff_pos)
+    returned = result
     if type(result) is list:
         result = tuple(result)
     if type(result) is not tuple or len(result) != n:
         got = (
             f"a {type(result).__name__} of length {len(result)}"
             if isinstance(result, (tuple, list))
-            else f"{type(result).__name__} {optree.tree_structure(result, namespace='pullback')}"
+            else f"a value of type {type(result).__name__}"
         )
         names = ", ".join(sig.arg_name(i) for i in call.diff_pos)
         raise TypeError(
-            f"Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__} must produce a tuple with one "
-            f"cotangent per differentiable argument ({n}: {names}; nondiff arguments get none), "
-            f"using None for a zero cotangent, but got {got}. The primal input structure is "
-            f"{call.in_tree}."
+            f"{_BWD_STRUCTURE}{_structure(returned)} for primal input structure "
+            f"{call.in_tree}. Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__} must produce "
+            f"a tuple with one cotangent per differentiable argument ({n}: {names}; nondiff "
+            f"arguments get none), using None for a zero cotangent, but got {got}."
         )
     if call.flat:
         # every differentiable argument is a single array: the common case, checked inline
         flat = []
-        for pos, val, entry in zip(call.diff_pos, vals, result, strict=True):
+        for k, (pos, val, entry) in enumerate(zip(call.diff_pos, vals, result, strict=True)):
             if type(entry) is Array and type(val) is Array:
                 e, v = entry._value, val._value
                 if e.dtype is v.dtype and e.shape == v.shape and e.dtype.kind in "fc":
                     flat.append(entry)
                     continue
-            flat.append(_check_leaf(cv, sig.arg_name(pos), (), aval_of(val), entry))
+            flat.append(_check_leaf(cv, sig.arg_name(pos), (SequenceKey(k),), aval_of(val), entry))
         return flat
     # the arguments rebuilt from their own leaves, so custom nodes' unflatten sees real values
     primal_args = tree_unflatten(call.in_tree, vals)
     flat = []
-    for pos, arg, entry in zip(call.diff_pos, primal_args, result, strict=True):
-        _match(cv, sig.arg_name(pos), arg, entry, (), flat)
+    for k, (pos, arg, entry) in enumerate(zip(call.diff_pos, primal_args, result, strict=True)):
+        try:
+            _match(cv, sig.arg_name(pos), arg, entry, (SequenceKey(k),), flat)
+        except _StructureError as e:
+            raise TypeError(
+                f"{_BWD_STRUCTURE}{_structure(returned)} for primal input structure "
+                f"{call.in_tree}. {e}"
+            ) from None
     return flat
+
+
+_BWD_STRUCTURE = (
+    "Custom VJP bwd rule must produce an output with the same container (pytree) structure as "
+    "the args tuple of the primal function, and in particular must produce a tuple of length "
+    "equal to the number of arguments to the primal function, but got bwd output structure "
+)
+
+
+class _StructureError(TypeError):
+    """A cotangent whose pytree structure is not its argument's (reported with JAX's wording)."""
+
+
+def _structure(tree):
+    return optree.tree_structure(tree, namespace="pullback")
 
 
 def _match(cv, argname, primal, ct, path, out):
@@ -150,11 +184,11 @@ def _match(cv, argname, primal, ct, path, out):
         if ct_meta != meta or len(ct_children) != len(children):
             ct_children = None
     if ct_children is None:
-        raise TypeError(
+        inner = path[1:]
+        raise _StructureError(
             f"Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__}: the cotangent for argument "
-            f"{argname!r}{' at ' + keystr(path) if path else ''} must have the argument's pytree "
-            f"structure {optree.tree_structure(primal, namespace='pullback')} (None "
-            f"allowed for any subtree), but got "
+            f"{argname!r}{' at ' + keystr(inner) if inner else ''} must have the argument's "
+            f"pytree structure {_structure(primal)} (None allowed for any subtree), but got "
             f"{optree.tree_structure(ct, none_is_leaf=True, namespace='pullback')}."
         )
     for entry, child, ct_child in zip(entries, children, ct_children, strict=True):
@@ -172,7 +206,10 @@ def _key(node, entry):
 
 
 def _check_leaf(cv, argname, path, aval, ct):
-    where = f"{argname!r}" + (f", leaf {keystr(path)}" if path else "")
+    """``path`` is the leaf's path in the tuple of differentiable arguments (``[1]['w']``), as
+    JAX's messages give it; pullback's name the argument and the path inside it."""
+    inner = path[1:]
+    where = f"{argname!r}" + (f", leaf {keystr(inner)}" if inner else "")
     rule = f"Custom VJP bwd rule {_name(cv.bwd)} of {cv.__name__}: argument {where}"
     if ct is None:
         return None
@@ -180,10 +217,11 @@ def _check_leaf(cv, argname, path, aval, ct):
     if type(ct) is SymbolicZero:
         if ct.shape != aval.shape or ct.dtype != expected:
             raise ValueError(
-                f"{rule}: produced a SymbolicZero of type "
-                f"{_dtypes.type_str(ct.shape, ct.dtype)}, which does not match the input type "
-                f"{_dtypes.type_str(aval.shape, aval.dtype)}. Consider just returning None "
-                f"here instead of a SymbolicZero object."
+                f"Custom VJP bwd rule produced a SymbolicZero with a shape/dtype that does not "
+                f"match the corresponding input tangent shape/dtype: at output{keystr(path)} the "
+                f"SymbolicZero had shape/dtype {_dtypes.type_str(ct.shape, ct.dtype)} while the "
+                f"corresponding input had shape/dtype {aval.str_short()}. Consider just "
+                f"returning a None here instead of a SymbolicZero object. ({rule}.)"
             )
         return None
     if expected == _dtypes.float0:
@@ -196,16 +234,19 @@ def _check_leaf(cv, argname, path, aval, ct):
         return None
     if not is_valid_leaf(ct):
         raise TypeError(
-            f"{rule}: the cotangent {ct!r} of type {type(ct)} is not a valid JAX type; return an "
-            f"array of type {aval.str_short()} or None."
+            f"Argument '{ct}' of type {type(ct)} is not a valid JAX type. {rule}: the cotangent "
+            f"must be an array of type {aval.str_short()} or None."
         )
     shape, dtype = _shape_dtype(ct)
     if tuple(shape) != aval.shape:
         raise ValueError(
-            f"{rule}: got {_dtypes.type_str(shape, dtype)}, expected "
-            f"{_dtypes.type_str(aval.shape, expected)} (the argument's type). The shapes do not "
-            f"match; cotangents must have the argument's exact shape (they are never broadcast "
-            f"or summed for you)."
+            f"Custom VJP bwd rule must produce an output with the same type as the args tuple "
+            f"of the primal function, but at output{keystr(path)} the bwd rule produced an "
+            f"output of type {_dtypes.type_str(shape, dtype)} corresponding to an input of type "
+            f"{aval.str_short()}, so the shapes do not match. {rule}: got "
+            f"{_dtypes.type_str(shape, dtype)}, expected {_dtypes.type_str(aval.shape, expected)} "
+            f"(the argument's type); cotangents must have the argument's exact shape (they are "
+            f"never broadcast or summed for you)."
         )
     if dtype.kind not in "fc" or (dtype.kind == "c" and expected.kind != "c"):
         raise TypeError(

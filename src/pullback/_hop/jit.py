@@ -355,16 +355,25 @@ class Traced:
             bound = inspect.signature(self._fun).bind(*args, **kwargs).arguments
         except (TypeError, ValueError):
             bound = {f"#{i}": a for i, a in enumerate(args)} | kwargs
-        where = "an argument"
+        where, path_name = "an argument", "unknown"
         for name, value in bound.items():
             for path, x in tree_flatten_with_path(value)[0]:
                 if x is leaf:
                     where = f"argument {name!r}{keystr(path)}"
+                    path_name = f"{name}{keystr(path)}"
                     break
+        if self._kind == "jit":
+            start = (
+                f"Error interpreting argument to {self._fun} as an abstract array. The "
+                f"problematic value is of type {type(leaf)} and was passed to the function at "
+                f"path {path_name}.\n"
+            )
+        else:
+            start = f"Argument '{leaf}' of type {type(leaf)} is not a valid JAX type. "
         return TypeError(
-            f"{self._what}: {where} is {leaf!r} of type {type(leaf)}, which is not a valid JAX "
-            f"type. Pass arrays, scalars or pytrees of them, or mark the argument static with "
-            f"static_argnums/static_argnames."
+            f"{start}{self._what}: {where} is {leaf!r} of type {type(leaf)}, which is not a "
+            f"valid JAX type. Pass arrays, scalars or pytrees of them, or mark the argument "
+            f"static with static_argnums/static_argnames."
         )
 
 
@@ -444,10 +453,11 @@ def _hashable(where, value, what):
         hash(value)
     except TypeError as e:
         raise ValueError(
-            f"{where}: {what} must be hashable, because it caches one traced program per "
-            f"static value. Non-hashable static arguments are not supported: got "
-            f"{value!r} of type {type(value)} ({e}). Use a tuple instead of a list, or pass "
-            f"arrays as ordinary (traced) arguments."
+            f"Non-hashable static arguments are not supported. An error occurred while trying "
+            f"to hash an object of type {type(value)}, {value}. The error was:\nTypeError: "
+            f"{e}\n{where}: {what} must be hashable, because it caches one traced program per "
+            f"static value. Use a tuple instead of a list, or pass arrays as ordinary (traced) "
+            f"arguments."
         ) from None
     return value
 
@@ -508,8 +518,52 @@ def jit(
             donate_argnums=donate_argnums,
         )
     if not callable(fun):
-        raise TypeError(f"jit: expected a callable, got {fun!r} of type {type(fun)}.")
+        raise TypeError(f"Expected a callable value, got {fun}")
+    _check_static(fun, static_argnums, static_argnames)
     return _Jitted(fun, static_argnums, static_argnames)
+
+
+def _check_static(fun, static_argnums, static_argnames):
+    """JAX's checks of ``static_argnums``/``static_argnames`` against ``fun``'s signature."""
+    try:
+        params = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return
+    nums = () if static_argnums is None else static_argnums
+    nums = (nums,) if isinstance(nums, int) else tuple(nums)
+    names = () if static_argnames is None else static_argnames
+    names = (names,) if isinstance(names, str) else tuple(names)
+    kinds = [p.kind for p in params]
+    positional = sum(k in (_POSITIONAL_ONLY, _POSITIONAL_OR_KEYWORD) for k in kinds)
+    if (
+        nums
+        and _VAR_POSITIONAL not in kinds
+        and (-min(nums) > positional or max(nums) >= positional)
+    ):
+        raise ValueError(
+            f"Jitted function has static_argnums={nums}, but only accepts {positional} "
+            f"positional arguments."
+        )
+    if names:
+        invalid = {p.name for p in params if p.kind in (_POSITIONAL_ONLY, _VAR_POSITIONAL)}
+        if only := invalid & set(names):
+            raise ValueError(
+                f"Jitted function has invalid argnames {only} in static_argnames. These are "
+                f"positional-only"
+            )
+        valid = {p.name for p in params if p.kind in (_POSITIONAL_OR_KEYWORD, _KEYWORD_ONLY)}
+        if _VAR_KEYWORD not in kinds and (missing := set(names) - valid):
+            raise ValueError(
+                f"Jitted function has invalid argnames {missing} in static_argnames. Function "
+                f"does not take these args."
+            )
+
+
+_POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
+_POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_VAR_POSITIONAL = inspect.Parameter.VAR_POSITIONAL
+_KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+_VAR_KEYWORD = inspect.Parameter.VAR_KEYWORD
 
 
 # -- make_jaxpr, eval_shape ---------------------------------------------------------------------
