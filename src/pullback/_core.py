@@ -26,7 +26,9 @@ __all__ = [
     "state",
     "UnexpectedTracerError",
     "ConcretizationTypeError",
+    "TracerArrayConversionError",
     "TracerBoolConversionError",
+    "TracerIntegerConversionError",
     "concretization_error",
 ]
 
@@ -45,6 +47,20 @@ class ConcretizationTypeError(TypeError):
 
 class TracerBoolConversionError(ConcretizationTypeError):
     """``bool()`` of a traced value."""
+
+    __module__ = "pullback.errors"
+
+
+# JAX derives these two from TypeError alone; here they are also concretization errors, which
+# is what the fallbacks that retry without tracing (jacfwd's basis, forward mode over bwd) catch
+class TracerIntegerConversionError(ConcretizationTypeError):
+    """``__index__()`` of a traced value (``range(x)``, ``x`` as an index)."""
+
+    __module__ = "pullback.errors"
+
+
+class TracerArrayConversionError(ConcretizationTypeError):
+    """``__array__()`` of a traced value (``np.asarray(x)``)."""
 
     __module__ = "pullback.errors"
 
@@ -249,8 +265,10 @@ def concretization_error(what, aval, context):
             f"instead.\n"
         )
     elif what == "__index__":
+        cls = TracerIntegerConversionError
         start = f"The __index__() method was called on {traced}\n"
     elif what == "__array__":
+        cls = TracerArrayConversionError
         start = f"The numpy.ndarray conversion method __array__() was called on {traced}\n"
     elif what == "tolist":
         start = f"{abstract}The tolist() method was called on {traced}.\n"

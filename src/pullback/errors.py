@@ -2,7 +2,9 @@
 
 from pullback._core import (
     ConcretizationTypeError,
+    TracerArrayConversionError,
     TracerBoolConversionError,
+    TracerIntegerConversionError,
     UnexpectedTracerError,
 )
 from pullback._hop.callback import CallbackNotBatchableError
@@ -14,6 +16,8 @@ __all__ = [
     "ConcretizationTypeError",
     "CustomVJPException",
     "JaxprTypeError",
+    "TracerArrayConversionError",
     "TracerBoolConversionError",
+    "TracerIntegerConversionError",
     "UnexpectedTracerError",
 ]

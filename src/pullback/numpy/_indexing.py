@@ -49,7 +49,17 @@ def _slice_part(p):
     return None if p is None else operator.index(p)
 
 
-def _canonical_slice(s, n):
+def _check_static(s, position):
+    if any(isinstance(p, Tracer) for p in (s.start, s.stop, s.step)):
+        raise IndexError(
+            f"Slice entries must be static integers. Got {s} at position {position}: a traced "
+            f"bound gives a shape that is not known while tracing; use lax.dynamic_slice (a "
+            f"traced start, a static size) instead."
+        )
+
+
+def _canonical_slice(s, n, position=0):
+    _check_static(s, position)
     start, stop, step = _slice_part(s.start), _slice_part(s.stop), _slice_part(s.step)
     if step == 0:
         raise ValueError("slice step cannot be zero")
@@ -104,6 +114,7 @@ def _parse(shape, idx, oob_to_array):
             seen_ellipsis = True
             entries.append(("ellipsis", None))
         elif isinstance(e, slice):
+            _check_static(e, len(entries))
             entries.append(("slice", e))
             consumed += 1
         elif isinstance(e, (bool, np.bool_)):
