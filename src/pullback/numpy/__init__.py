@@ -65,7 +65,7 @@ from pullback._ops import (
 from pullback._ops import (
     true_divide as divide,
 )
-from pullback.numpy import _array_methods, _indexing
+from pullback.numpy import _array_methods, _indexing, linalg
 from pullback.numpy._creation import (
     arange,
     array,
