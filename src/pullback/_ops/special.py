@@ -272,7 +272,7 @@ def _lgamma_near_one(e):
     p = np.zeros_like(e)
     for c in _LGAMMA_TAYLOR[::-1]:
         p = (p + c) * e
-    return (p - _EULER_GAMMA) * e
+    return (p - _EULER_GAMMA) * e + 0.0  # + 0.0: lgamma(1) is +0
 
 
 def _lgamma_positive(x):
