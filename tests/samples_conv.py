@@ -210,6 +210,7 @@ def select_and_gather_add_ref(
     base_dilation,
     window_dilation,
 ):
+    """The tangent at the position each window selects (as ``select_and_scatter_add``)."""
     ge = select_prim is ge_p
     select = np.greater_equal if ge else np.less_equal
     value = -np.inf if ge else np.inf
@@ -221,13 +222,7 @@ def select_and_gather_add_ref(
     for pos, elems, _, _ in _windows(
         operand, window_dimensions, window_strides, padding, base_dilation, window_dilation, value
     ):
-        # from (identity, 0): the first element replaces it unless it is the identity itself
-        chosen = None
-        best = value
-        for index, e in elems:
-            if not select(best, e):
-                best, chosen = e, index
-        results[pos] = tp[chosen] if chosen is not None else 0
+        results[pos] = tp[_selected(elems, select)]
     out = np.zeros(shape, tangents.dtype)
     for pos, v in results.items():
         out[pos] = v

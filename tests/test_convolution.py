@@ -842,3 +842,23 @@ def test_cnn_loss_decreases_without_jax():
         first = float(value) if first is None else first
         params = tuple(p - 0.3 * g for p, g in zip(params, grads))
     assert float(value) < 0.7 * first
+
+
+def test_max_pool_gradient_with_nans_as_jax(jx):
+    """With NaNs in a window, XLA's select (``ge``/``le`` comparisons, replayed in order)
+    decides which element gets the cotangent."""
+    x = np.array(
+        [[1, np.nan, 3, 0], [2, 5, np.nan, np.nan], [0, 1, 2, 3], [np.nan, 1, 4, 1]], np.float32
+    )
+
+    def loss(L, op, init, strides):
+        def f(x):
+            y = L.lax.reduce_window(x, init, getattr(L.lax, op), (2, 2), strides, "VALID")
+            return L.jnp.sum(y * L.jnp.arange(float(y.size)).reshape(y.shape))
+
+        return f
+
+    for op, init, strides in (("max", -np.inf, (1, 1)), ("min", np.inf, (2, 2))):
+        got = pb.grad(loss(PB, op, init, strides))(x)
+        expected = jx.jax.grad(loss(jx, op, init, strides))(x)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))

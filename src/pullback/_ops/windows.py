@@ -349,28 +349,64 @@ def _chooser(select_prim):
     return np.less_equal, _min_identity
 
 
+def _selections(xp, out_shape, select_prim, window_dimensions, window_strides, window_dilation):
+    """For every offset of the windows of ``xp``: its index and the mask of the windows that
+    select the element there. As XLA's select-and-scatter chooses: a window's first element,
+    replaced by every later element for which ``select(chosen, element)`` fails, which is the
+    first maximum for ``ge`` (the first minimum for ``le``). Without NaNs that is the first
+    element equal to the window's extremum (fast ufuncs only); with NaNs the comparisons are
+    replayed one offset at a time."""
+    compare, _ = _chooser(select_prim)
+    indices = [
+        window_slice(start, out_shape, window_strides)
+        for start in window_offsets(window_dimensions, window_dilation)
+    ]
+    slices = [xp[index] for index in indices]
+    if len(slices) == 1:
+        return [(indices[0], None)]
+    extremum = np.maximum if select_prim is ge_p else np.minimum
+    best = np.array(slices[0])
+    for s in slices[1:]:
+        extremum(best, s, out=best)
+    if best.dtype.kind in "fc" and np.isnan(best).any():
+        best = np.array(slices[0])
+        chosen = np.zeros(out_shape, np.intp)
+        for k, s in enumerate(slices[1:], 1):
+            take = np.logical_not(compare(best, s))
+            np.copyto(best, s, where=take)
+            np.copyto(chosen, k, where=take)
+        return [(index, chosen == k) for k, index in enumerate(indices)]
+    out = []
+    found = None
+    for index, s in zip(indices, slices):
+        hit = s == best
+        if found is None:
+            found = hit.copy()
+        else:
+            hit &= ~found
+            found |= hit
+        out.append((index, hit))
+    return out
+
+
 def _select_and_gather_add_impl(
     t, x, *, select_prim, window_dimensions, window_strides, padding, base_dilation, window_dilation
 ):
-    compare, identity = _chooser(select_prim)
-    init = identity(x.dtype)
-    xp = pad_dilate(x, padding, base_dilation, init)
+    _, identity = _chooser(select_prim)
+    xp = pad_dilate(x, padding, base_dilation, identity(x.dtype))
     tp = pad_dilate(t, padding, base_dilation, 0)
     out_shape = reduce_window_shape(
         x.shape, window_dimensions, window_strides, padding, base_dilation, window_dilation
     )
-    # XLA's reduction of (operand, tangent) pairs from (identity, 0): a candidate replaces the
-    # pair kept so far unless select(kept, candidate) holds
-    best = np.full(out_shape, init, x.dtype)
     value = np.zeros(out_shape, t.dtype)
     if 0 in out_shape:
         return value
-    for start in window_offsets(window_dimensions, window_dilation):
-        index = window_slice(start, out_shape, window_strides)
-        xs = xp[index]
-        take = np.logical_not(compare(best, xs))
-        np.copyto(best, xs, where=take)
-        np.copyto(value, tp[index], where=take)
+    for index, hit in _selections(
+        xp, out_shape, select_prim, window_dimensions, window_strides, window_dilation
+    ):
+        if hit is None:
+            return np.array(tp[index])
+        value = np.where(hit, tp[index], value)
     return value
 
 
@@ -385,32 +421,17 @@ def _select_and_scatter_add_impl(
     base_dilation,
     window_dilation,
 ):
-    compare, identity = _chooser(select_prim)
+    _, identity = _chooser(select_prim)
     xp = pad_dilate(x, padding, base_dilation, identity(x.dtype))
     out_shape = source.shape
     if 0 in out_shape:
         return np.zeros(x.shape, source.dtype)
-    # XLA's select-and-scatter: each window selects its first element, then every element for
-    # which select(selected, element) fails replaces it
-    offsets = list(window_offsets(window_dimensions, window_dilation))
-    best = None
-    chosen = np.zeros(out_shape, np.intp)
-    for k, start in enumerate(offsets):
-        xs = xp[window_slice(start, out_shape, window_strides)]
-        if best is None:
-            best = np.array(xs)
-            continue
-        take = np.logical_not(compare(best, xs))
-        np.copyto(best, xs, where=take)
-        np.copyto(chosen, k, where=take)
     outp = np.zeros(xp.shape, source.dtype)
     zero = np.zeros((), source.dtype)
-    for k, start in enumerate(offsets):
-        index = window_slice(start, out_shape, window_strides)
-        if len(offsets) == 1:
-            outp[index] += source
-        else:
-            outp[index] += np.where(chosen == k, source, zero)
+    for index, hit in _selections(
+        xp, out_shape, select_prim, window_dimensions, window_strides, window_dilation
+    ):
+        outp[index] += source if hit is None else np.where(hit, source, zero)
     return np.ascontiguousarray(unpad_dilate(outp, x.shape, padding, base_dilation))
 
 
