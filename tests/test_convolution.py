@@ -862,3 +862,33 @@ def test_max_pool_gradient_with_nans_as_jax(jx):
         got = pb.grad(loss(PB, op, init, strides))(x)
         expected = jx.jax.grad(loss(jx, op, init, strides))(x)
         np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+PATCHES_CASES = [
+    ((2, 3, 5, 4), ((2, 2), (1, 1), "VALID")),
+    ((2, 3, 5, 4), ((3, 2), (2, 1), "SAME", None, (1, 2), ("NCHW", "OIHW", "NHWC"))),
+    ((2, 3, 5, 4), ((2, 3), (1, 1), [(1, 0), (0, 2)], (2, 1), None, ("NCWH", "IOHW", "CNHW"))),
+]
+
+
+@pytest.mark.parametrize("k", range(len(PATCHES_CASES)))
+def test_conv_general_dilated_patches_against_jax(jx, k):
+    shape, args = PATCHES_CASES[k]
+    x = _f32(*shape)
+    _close(
+        lax.conv_general_dilated_patches(x, *args), jx.lax.conv_general_dilated_patches(x, *args)
+    )
+    loss = lambda L: lambda x: L.jnp.sum(L.jnp.sin(L.lax.conv_general_dilated_patches(x, *args)))
+    _close(pb.grad(loss(PB))(x), jx.jax.grad(loss(jx))(x), rtol=1e-5, atol=1e-6)
+
+
+def test_conv_general_dilated_patches_without_jax():
+    x = _f32(2, 3, 5, 4)
+    p = np.asarray(lax.conv_general_dilated_patches(x, (2, 3), (1, 1), "VALID"))
+    assert p.shape == (2, 3 * 6, 4, 2)
+    for c in range(3):
+        for i in range(2):
+            for j in range(3):
+                np.testing.assert_array_equal(
+                    p[:, c * 6 + i * 3 + j], x[:, c, i : i + 4, j : j + 2]
+                )

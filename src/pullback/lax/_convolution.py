@@ -9,11 +9,12 @@ parameters.
 from __future__ import annotations
 
 import enum
+import math
 import operator
 
 import numpy as np
 
-from pullback import _dtypes
+from pullback import _dtypes, _ops
 from pullback._ops.convolution import ConvDimensionNumbers
 from pullback._ops.convolution import conv_general_dilated as _conv_general_dilated
 from pullback._ops.shape import rev as _rev
@@ -28,6 +29,7 @@ __all__ = [
     "conv",
     "conv_dimension_numbers",
     "conv_general_dilated",
+    "conv_general_dilated_patches",
     "conv_general_permutations",
     "conv_general_shape_tuple",
     "conv_shape_tuple",
@@ -374,6 +376,58 @@ def conv_general_dilated(
         batch_group_count,
         preferred_element_type,
         precision,
+    )
+
+
+def conv_general_dilated_patches(
+    lhs,
+    filter_shape,
+    window_strides,
+    padding,
+    lhs_dilation=None,
+    rhs_dilation=None,
+    dimension_numbers=None,
+    precision=None,
+    preferred_element_type=None,
+):
+    """The patches that a convolution with a kernel of spatial shape ``filter_shape`` would
+    see, flattened into the output's feature dimension (features major, then the patch's
+    positions): a convolution with a one-hot kernel per patch position, as JAX computes it.
+
+    >>> import pullback.numpy as jnp
+    >>> from pullback import lax
+    >>> x = jnp.arange(9.0).reshape(1, 1, 3, 3)
+    >>> lax.conv_general_dilated_patches(x, (2, 2), (1, 1), "VALID")[0, :, 0, 0]
+    Array([0., 1., 3., 4.], dtype=float32)
+    """
+    lhs = _arr(lhs)
+    filter_shape = tuple(filter_shape)
+    dnums = conv_dimension_numbers(lhs.shape, (1, 1, *filter_shape), dimension_numbers)
+    _, rhs_spec, _ = dnums
+    spatial_size = math.prod(filter_shape)
+    n_channels = lhs.shape[dnums.lhs_spec[1]]
+    # every position of a patch goes to its own output feature
+    rhs = _ops.eye(spatial_size, spatial_size, 0, lhs.dtype)
+    rhs = _ops.broadcast_to(
+        _ops.reshape(rhs, (1, spatial_size, spatial_size)),
+        (n_channels, spatial_size, spatial_size),
+    )
+    rhs = _ops.reshape(rhs, (n_channels * spatial_size, 1, *filter_shape))
+    order = [i for i in range(rhs.ndim) if i not in (0, 1)]
+    for dest, src in sorted(zip((rhs_spec[0], rhs_spec[1]), (0, 1))):
+        order.insert(dest, src)
+    rhs = _transpose(rhs, tuple(order))
+    return conv_general_dilated(
+        lhs,
+        rhs,
+        window_strides,
+        padding,
+        lhs_dilation,
+        rhs_dilation,
+        dnums,
+        feature_group_count=n_channels,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
     )
 
 
