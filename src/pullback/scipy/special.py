@@ -21,10 +21,11 @@ import numpy as np
 import pullback.numpy as jnp
 from pullback import _dtypes, lax
 from pullback._api import jvp
-from pullback._core import Array, Tracer
+from pullback._core import Tracer
 from pullback._ops import special as _special
-from pullback._ops._base import convert_element_type, dtype_of, weak_of
+from pullback._ops._base import dtype_of
 from pullback.custom_derivatives import custom_jvp
+from pullback.scipy import _util
 
 __all__ = [
     "beta",
@@ -61,33 +62,10 @@ __all__ = [
 ]
 
 
-def _promote(name, *args):
-    """The arguments as arrays of their common inexact dtype (JAX's ``promote_args_inexact``)."""
-    arrays = [a if isinstance(a, Array) else jnp.asarray(a) for a in args]
-    dtype, weak = _dtypes.result_type(*arrays, return_weak_type=True)
-    if dtype.kind == "c":
-        raise ValueError(f"{name} does not support complex-valued inputs.")
-    dtype = _dtypes.to_inexact_dtype(dtype)
-    return [convert_element_type(a, dtype, weak) for a in arrays]
-
-
-def _const(value, like):
-    """``value`` as a weakly typed scalar of ``like``'s dtype."""
-    return convert_element_type(value, dtype_of(like), True)
-
-
-def _lax_const(like, value):
-    """JAX's ``lax._const(like, value)``: a Python scalar (weak) beside a weakly typed scalar,
-    otherwise a NumPy value of ``like``'s dtype (strong)."""
-    if np.ndim(like) == 0 and weak_of(like):
-        return float(value)
-    return np.asarray(value, dtype_of(like))[()]
-
-
-def _strong(value, like):
-    """``value`` as a NumPy scalar of ``like``'s dtype: strongly typed, as JAX's constants
-    ``lax._const(x, value)`` and ``x.dtype.type(value)`` are, so results are not weak."""
-    return np.asarray(value, dtype_of(like))[()]
+_promote = _util.promote_args_inexact
+_const = _util.weak_const
+_lax_const = _util.lax_const
+_strong = _util.strong
 
 
 def _polyval(coeffs, x):
