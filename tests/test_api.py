@@ -253,3 +253,9 @@ def test_scalar_operators_on_tracers(f):
     g = jax.grad(lambda x: jnp.sum(f(x)))(jnp.array([0.5, 1.5], jnp.float32))
     assert g.dtype == np.float32 and not g.weak_type
     assert jax.grad(lambda x: f(x))(1.0).weak_type
+
+
+def test_grad_through_one_used_output_of_a_multiple_result_primitive():
+    w = jnp.ones((2, 3))
+    got = jax.grad(lambda x: (jnp.split(x, [2], 0)[0] * w).sum())(jnp.ones((3, 3)))
+    np.testing.assert_array_equal(np.asarray(got), [[1, 1, 1], [1, 1, 1], [0, 0, 0]])

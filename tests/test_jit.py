@@ -859,3 +859,10 @@ def test_custom_vjp_with_python_control_flow_under_jit_grad():
         np.testing.assert_allclose(jax.value_and_grad(f)(x), want, rtol=1e-6)
     with pytest.raises(TracerBoolConversionError, match="function f"):
         jax.jit(jax.grad(f))(2.0)
+
+
+def test_a_broadcast_constant_beside_matmul_stays_an_array():
+    """matmul is a generalized ufunc: the compiler must not hand it a scalar for a splat."""
+    x = jnp.ones((2, 2))
+    got = jax.jit(jax.grad(lambda x: (x @ x).sum()))(x)
+    np.testing.assert_array_equal(np.asarray(got), np.full((2, 2), 4.0))

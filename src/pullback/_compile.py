@@ -195,7 +195,8 @@ def _literal_or_const(value, aval, consts):
 def _elementwise_binary(prim):
     """A primitive computed by a two-input NumPy ufunc: it broadcasts scalars itself."""
     impl = getattr(prim, "impl", None)
-    return isinstance(impl, np.ufunc) and impl.nin == 2
+    # (a generalized ufunc such as matmul has core dimensions: it does not broadcast scalars)
+    return isinstance(impl, np.ufunc) and impl.nin == 2 and impl.signature is None
 
 
 def simplify(invars, outvars, eqns, consts):

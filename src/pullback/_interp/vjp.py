@@ -253,6 +253,8 @@ def _pair(ct, rules, ans, x, y):
 
 def _general(ct, prim, params, ans, vals, inputs):
     if type(ans) is list:
+        if len(ans) == 1:  # ``record`` keeps one output's cotangent bare
+            ct = (ct,)
         ct = tuple(zeros_like_value(a) if c is None else c for c, a in zip(ct, ans))
     rules = prim.vjp
     cts = []
