@@ -12,8 +12,9 @@ import scipy.special as sc
 
 import pullback as pb
 import pullback.numpy as pnp
-from pullback import nn
+from pullback import nn, random
 from pullback._config import enable_x64
+from pullback.nn import initializers
 
 
 @pytest.fixture
@@ -428,3 +429,101 @@ def test_reducing_derivatives_against_jax(jax, name):
     xs = np.stack([x, x[::-1]])
     _same(pb.vmap(pb.grad(f))(xs), jax.vmap(jax.grad(fj))(xs), rtol=1e-5, atol=1e-6)
     _same(pb.jit(pb.grad(f))(x), jax.jit(jax.grad(fj))(x), rtol=1e-5, atol=1e-6)
+
+
+# -- initializers ---------------------------------------------------------------------------------
+
+INIT_CASES = {
+    "zeros": (lambda I: I.zeros, [(2, 3)]),
+    "ones": (lambda I: I.ones, [(4,)]),
+    "constant": (lambda I: I.constant(-0.5), [(2, 2)]),
+    "uniform": (lambda I: I.uniform(3.0), [(5,), (2, 3)]),
+    "normal": (lambda I: I.normal(2.0), [(5,), (2, 3)]),
+    "truncated_normal": (lambda I: I.truncated_normal(2.0, lower=-1.0, upper=3.0), [(6,)]),
+    "glorot_uniform": (lambda I: I.glorot_uniform(), [(3, 4), (2, 3, 4)]),
+    "glorot_normal": (lambda I: I.glorot_normal(), [(3, 4), (2, 3, 4)]),
+    "xavier_uniform": (lambda I: I.xavier_uniform(), [(3, 4)]),
+    "xavier_normal": (lambda I: I.xavier_normal(), [(3, 4)]),
+    "he_uniform": (lambda I: I.he_uniform(), [(3, 4)]),
+    "he_normal": (lambda I: I.he_normal(), [(3, 4)]),
+    "kaiming_uniform": (lambda I: I.kaiming_uniform(), [(3, 4)]),
+    "kaiming_normal": (lambda I: I.kaiming_normal(), [(3, 4)]),
+    "lecun_uniform": (lambda I: I.lecun_uniform(), [(3, 4)]),
+    "lecun_normal": (lambda I: I.lecun_normal(), [(3, 4)]),
+    "variance_scaling-fan_out": (
+        lambda I: I.variance_scaling(0.5, "fan_out", "normal", in_axis=0, out_axis=(1, 2)),
+        [(3, 4, 2)],
+    ),
+    "variance_scaling-geo": (
+        lambda I: I.variance_scaling(2.0, "fan_geo_avg", "uniform", batch_axis=0),
+        [(2, 3, 4)],
+    ),
+    "orthogonal": (lambda I: I.orthogonal(), [(3, 3), (5, 2), (2, 5)]),
+    "orthogonal-axis": (lambda I: I.orthogonal(2.0, column_axis=0), [(3, 2, 4)]),
+    "delta_orthogonal": (lambda I: I.delta_orthogonal(), [(3, 2, 2), (3, 3, 2, 3)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INIT_CASES))
+def test_initializers_against_jax(jax, name):
+    build, shapes = INIT_CASES[name]
+    init, init_j = build(initializers), build(jax.nn.initializers)
+    for dtype, ctx in ((None, contextlib.nullcontext), (np.float64, lambda: x64(jax))):
+        with ctx():
+            for shape in shapes:
+                got = init(random.PRNGKey(7), shape, dtype)
+                expected = init_j(jax.random.PRNGKey(7), shape, dtype)
+                _same(got, expected, rtol=1e-5, atol=1e-6)
+    # a jitted initializer gives the same weights
+    got = pb.jit(init, static_argnums=1)(random.PRNGKey(7), shapes[0])
+    _same(got, init_j(jax.random.PRNGKey(7), shapes[0]), rtol=1e-5, atol=1e-6)
+
+
+def test_initializer_statistics():
+    key = random.PRNGKey(0)
+    shape = (400, 300)
+    fan_in, fan_out = 400, 300
+    for init, variance in (
+        (initializers.glorot_normal(), 2 / (fan_in + fan_out)),
+        (initializers.glorot_uniform(), 2 / (fan_in + fan_out)),
+        (initializers.he_normal(), 2 / fan_in),
+        (initializers.he_uniform(), 2 / fan_in),
+        (initializers.lecun_normal(), 1 / fan_in),
+        (initializers.lecun_uniform(), 1 / fan_in),
+        (initializers.variance_scaling(3.0, "fan_out", "normal"), 3 / fan_out),
+    ):
+        w = np.asarray(init(key, shape))
+        assert w.shape == shape and w.dtype == np.float32
+        np.testing.assert_allclose(w.var(), variance, rtol=0.03)
+        assert abs(w.mean()) < 0.01 * np.sqrt(variance) * 10
+    w = np.asarray(initializers.glorot_uniform()(key, shape))
+    assert np.abs(w).max() <= np.sqrt(3 * 2 / (fan_in + fan_out))
+    w = np.asarray(initializers.truncated_normal(2.0)(key, (10000,)))
+    assert np.abs(w).max() <= 4.0
+    q = np.asarray(initializers.orthogonal()(key, (6, 4)))
+    np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-5)
+    q = np.asarray(initializers.orthogonal(column_axis=0)(key, (4, 3, 2)))
+    flat = np.moveaxis(q, 0, -1).reshape(6, 4)
+    np.testing.assert_allclose(flat.T @ flat, np.eye(4), atol=1e-5)
+    w = np.asarray(initializers.delta_orthogonal()(key, (3, 3, 2, 2)))
+    centre = w[1, 1]
+    np.testing.assert_allclose(centre.T @ centre, np.eye(2), atol=1e-5)
+    assert np.abs(w).sum() == pytest.approx(np.abs(centre).sum())
+    assert initializers.zeros(key, (0, 3)).shape == (0, 3)
+    assert initializers.orthogonal()(key, (0, 3)).shape == (0, 3)
+
+
+def test_initializer_errors():
+    key = random.PRNGKey(0)
+    with pytest.raises(ValueError, match="in_axis"):
+        initializers.glorot_normal()(key, (3,))
+    with pytest.raises(ValueError, match="invalid mode"):
+        initializers.variance_scaling(1.0, "fan_max", "normal")(key, (2, 2))
+    with pytest.raises(ValueError, match="invalid distribution"):
+        initializers.variance_scaling(1.0, "fan_in", "cauchy")(key, (2, 2))
+    with pytest.raises(ValueError, match="at least a 2D"):
+        initializers.orthogonal()(key, (3,))
+    with pytest.raises(ValueError, match="3D, 4D or 5D"):
+        initializers.delta_orthogonal()(key, (3, 3))
+    with pytest.raises(ValueError, match="fan_in"):
+        initializers.delta_orthogonal()(key, (3, 3, 2))

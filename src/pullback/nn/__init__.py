@@ -23,6 +23,7 @@ from pullback import _dtypes, lax
 from pullback._core import Array
 from pullback._ops._base import convert_element_type, dtype_of
 from pullback.custom_derivatives import custom_jvp
+from pullback.nn import initializers
 from pullback.numpy import tanh
 from pullback.scipy.special import erfc as _erfc
 from pullback.scipy.special import logsumexp
@@ -37,6 +38,7 @@ __all__ = [
     "hard_swish",
     "hard_tanh",
     "identity",
+    "initializers",
     "leaky_relu",
     "log1mexp",
     "log_sigmoid",
