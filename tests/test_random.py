@@ -269,6 +269,20 @@ EXACT = {
     "poisson-rates": lambda r, n, k: r.poisson(k, n.array([0.0, 1.0, 9.9, 10.0, 25.0])),
     "geometric": lambda r, n, k: r.geometric(k, 0.3, (50,)),
     "triangular": lambda r, n, k: r.triangular(k, 0.0, 0.5, 1.0, (50,)),
+    "binomial-inversion": lambda r, n, k: r.binomial(k, 10, 0.3, (300,)),
+    "binomial-btrs": lambda r, n, k: r.binomial(k, 1000, 0.7, (300,)),
+    "binomial-edges": lambda r, n, k: r.binomial(
+        k,
+        n.array([0.0, 3.0, -1.0, n.inf, n.nan, 20.0, 5.5]),
+        n.array([0.5, 0.2, 0.5, 0.5, 0.5, n.nan, 0.9]),
+    ),
+    "multinomial": lambda r, n, k: r.multinomial(k, 10, n.array([0.2, 0.3, 0.5])),
+    "multinomial-batch": lambda r, n, k: r.multinomial(
+        k, n.array([5.0, 100.0]), n.array([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])
+    ),
+    "multinomial-shape": lambda r, n, k: r.multinomial(
+        k, 50, n.array([0.2, 0.3, 0.5]), shape=(4, 3)
+    ),
 }
 
 
@@ -318,6 +332,8 @@ CLOSE = {
     "logistic": lambda r, n, k: r.logistic(k, (100,)),
     "gumbel": lambda r, n, k: r.gumbel(k, (100,)),
     "gumbel-high": lambda r, n, k: r.gumbel(k, (100,), mode="high"),
+    "gumbel-highest": lambda r, n, k: r.gumbel(k, (100,), mode="highest"),
+    "categorical-highest": lambda r, n, k: r.categorical(k, n.zeros((3, 4)), mode="highest"),
     "cauchy": lambda r, n, k: r.cauchy(k, (100,)),
     "multivariate_normal": lambda r, n, k: r.multivariate_normal(k, _MU, _A, (50,)),
     "multivariate_normal-svd": lambda r, n, k: r.multivariate_normal(
@@ -477,6 +493,9 @@ SAMPLERS = {
     "multivariate_normal": lambda k: random.multivariate_normal(k, jnp.zeros(2), jnp.eye(2)),
     "orthogonal": lambda k: random.orthogonal(k, 3),
     "ball": lambda k: random.ball(k, 2),
+    "binomial": lambda k: random.binomial(k, 50.0, 0.4, (3,)),
+    "multinomial": lambda k: random.multinomial(k, 20.0, jnp.array([0.2, 0.8])),
+    "gumbel-highest": lambda k: random.gumbel(k, (3,), mode="highest"),
 }
 
 
@@ -617,6 +636,14 @@ def test_key_data_has_no_gradient():
 
     g = pullback.grad(f)(2.0, random.PRNGKey(0))
     np.testing.assert_allclose(float(g), float(random.normal(random.PRNGKey(0), (3,)).sum()))
+
+
+def test_samplers_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        random.binomial(random.PRNGKey(0), 100.0, 0.3, (50,))
+        random.poisson(random.PRNGKey(0), 30.0, (50,))
+        random.multinomial(random.PRNGKey(0), 10.0, jnp.array([0.0, 0.5, 0.5]))
 
 
 def test_make_jaxpr_shows_the_threefry_primitive():

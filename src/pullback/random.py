@@ -28,6 +28,7 @@ Array([0.5302608 , 0.31336212, 0.90153027], dtype=float32)
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import warnings
@@ -38,7 +39,7 @@ import numpy as np
 import pullback.numpy as jnp
 from pullback import _dtypes
 from pullback._core import Array, Tracer
-from pullback._hop.control_flow import while_loop
+from pullback._hop.control_flow import scan, while_loop
 from pullback._ops import (
     bitwise_or,
     bitwise_xor,
@@ -104,6 +105,8 @@ __all__ = [
     "geometric",
     "triangular",
     "lognormal",
+    "binomial",
+    "multinomial",
     "PRNGKeyArray",
 ]
 
@@ -1005,6 +1008,50 @@ def _float_sampler_args(name, key, shape, dtype):
     return data, _canonicalize_shape(shape), dtype
 
 
+def _clz32(x):
+    """The number of leading zero bits of each uint32 (32 for zero), by binary search."""
+    n = jnp.zeros(x.shape, _U32)
+    for step in (16, 8, 4, 2, 1):
+        top_clear = right_shift(x, np.uint32(32 - step)) == np.uint32(0)
+        n = where(top_clear, n + np.uint32(step), n)
+        x = where(top_clear, left_shift(x, np.uint32(step)), x)
+    return where(right_shift(x, np.uint32(31)) == np.uint32(0), n + np.uint32(1), n)
+
+
+def _safe_int_to_float(bits):
+    """JAX's conversion of 64 random bits (``uint32[2, ...]``, high word first) to a float32 in
+    (0, 1) that keeps 24 significant bits however small it is: the leading one of the bits
+    sets the exponent, the 23 bits after it the mantissa."""
+    finfo = np.finfo(np.float32)
+    hi, lo = bits[0], bits[1]
+    hiclz, loclz = _clz32(hi), _clz32(lo)
+    mantissa = bitwise_or(
+        left_shift(hi, hiclz),
+        where(hiclz == 32, left_shift(lo, loclz), right_shift(lo, np.uint32(32) - hiclz)),
+    )
+    mantissa = right_shift(mantissa, np.uint32(finfo.bits - finfo.nmant - 1))
+    mantissa = jnp.bitwise_and(mantissa, np.uint32((1 << finfo.nmant) - 1))
+    clz = where(hiclz == 32, np.uint32(32) + loclz, hiclz)
+    biased = jnp.bitwise_and(np.uint32(-finfo.minexp) - clz, np.uint32(0xFF))
+    # the float with that biased exponent and mantissa, built exactly (no bitcast): a mantissa
+    # below 2**23 and a power of two are exact in float32
+    scale = jnp.exp2(convert_element_type(biased, np.float32) - 127.0)
+    return (1.0 + convert_element_type(mantissa, np.float32) * 2.0**-23) * scale
+
+
+def _gumbel_highest(data, shape):
+    bits = _bits_data(data, 32, (2, *shape))
+    neg = jnp.bitwise_not(bits)
+    lo_bits = neg[1]
+    # 1 - bits, in 64-bit fixed point
+    carry = convert_element_type(lo_bits == np.uint32(0xFFFFFFFF), _U32)
+    neg = neg + jnp.stack([carry, jnp.ones_like(lo_bits)])
+    flip_mask = bits[0] < np.uint32(1 << 31)
+    x = _safe_int_to_float(where(flip_mask, bits, neg))
+    # log1p on (0, 1/2), log on [1/2, 1)
+    return where(flip_mask, -jnp.log(-log1p(-x)), -jnp.log(-jnp.log(x)))
+
+
 def _gumbel(data, shape, dtype, mode):
     info = np.finfo(dtype)
     if mode is None:
@@ -1012,9 +1059,7 @@ def _gumbel(data, shape, dtype, mode):
     if mode not in ("highest", "high", "low"):
         raise ValueError(f"Must provide valid mode for gumbel got: {mode}")
     if mode == "highest" and dtype == np.float32:
-        raise NotImplementedError(
-            "gumbel(mode='highest') for float32 is not implemented in pullback; use mode='high'."
-        )
+        return _gumbel_highest(data, shape)
     if mode in ("high", "highest"):
         u = _uniform(data, (2, *shape), dtype, 0.0, 1.0)
         high, low = u[0], u[1]
@@ -1091,7 +1136,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
 
     >>> from pullback import random
     >>> random.truncated_normal(random.PRNGKey(0), -1.0, 1.0, (3,))
-    Array([ 0.86186,  0.94129 , -0.29105], dtype=float32)
+    Array([ 0.8618594,  0.9412883, -0.2910484], dtype=float32)
     """
     if shape is not None:
         shape = _canonicalize_shape(shape)
@@ -1728,3 +1773,203 @@ def orthogonal(key, n, shape=(), dtype=None, m=None):
     d = jnp.linalg.diagonal(r)
     x = q * jnp.expand_dims(sign(d), -2)
     return jnp.swapaxes(x, -1, -2) if n < m else x
+
+
+# -- binomial and multinomial ----------------------------------------------------------------------
+
+_STIRLING_TAIL = np.array(
+    [
+        0.0810614667953272,
+        0.0413406959554092,
+        0.0276779256849983,
+        0.02079067210376509,
+        0.0166446911898211,
+        0.0138761288230707,
+        0.0118967099458917,
+        0.0104112652619720,
+        0.00925546218271273,
+        0.00833056343336287,
+    ]
+)
+
+
+def _stirling_approx_tail(k):
+    table = jnp.asarray(_STIRLING_TAIL.astype(k.dtype))
+    use_tail_values = k <= 9
+    k = jnp.clip(k, 0.0, 9.0)
+    kp1sq = (k + 1) * (k + 1)
+    approx = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+    k = jnp.floor(k)
+    return where(use_tail_values, table[convert_element_type(k, np.int32)], approx)
+
+
+def _binomial_inversion(data, count, prob, shape, dtype, max_iters):
+    log1minusprob = log1p(-prob)
+
+    def body_fn(carry):
+        i, num_geom, geom_sum, rng = carry
+        subkey, rng = _split2(rng)
+        num_geom_out = where(geom_sum <= count, num_geom + 1, num_geom)
+        u = _uniform(subkey, shape, prob.dtype, 0.0, 1.0)
+        geom = jnp.ceil(jnp.log(u) / log1minusprob)
+        return i + 1, num_geom_out, geom_sum + geom, rng
+
+    def cond_fn(carry):
+        i, geom_sum = carry[0], carry[2]
+        return jnp.any(geom_sum <= count) & (i < max_iters)
+
+    zeros = jnp.zeros(shape, prob.dtype)
+    k = while_loop(cond_fn, body_fn, (0, zeros, zeros, data))[1]
+    return convert_element_type(k - 1, dtype)
+
+
+def _btrs(data, count, prob, shape, dtype, max_iters):
+    # transformed rejection (Hormann)
+    stddev = jnp.sqrt(count * prob * (1 - prob))
+    b = 1.15 + 2.53 * stddev
+    a = -0.0873 + 0.0248 * b + 0.01 * prob
+    c = count * prob + 0.5
+    v_r = 0.92 - 4.2 / b
+    r = prob / (1 - prob)
+    alpha = (2.83 + 5.1 / b) * stddev
+    m = jnp.floor((count + 1) * prob)
+
+    def body_fn(carry):
+        i, k_out, accepted, rng = carry
+        keys = _split_data(rng, (3,))
+        rng, subkey_0, subkey_1 = keys[0], keys[1], keys[2]
+        u = _uniform(subkey_0, shape, prob.dtype, 0.0, 1.0)
+        v = _uniform(subkey_1, shape, prob.dtype, 0.0, 1.0)
+        u = u - 0.5
+        us = 0.5 - jnp.abs(u)
+        accept1 = (us >= 0.07) & (v <= v_r)
+        k = jnp.floor((2 * a / us + b) * u + c)
+        reject = (k < 0) | (k > count)
+        v = jnp.log(v * alpha / (a / (us * us) + b))
+        ub = (
+            (m + 0.5) * jnp.log((m + 1) / (r * (count - m + 1)))
+            + (count + 1) * jnp.log((count - m + 1) / (count - k + 1))
+            + (k + 0.5) * jnp.log(r * (count - k + 1) / (k + 1))
+            + _stirling_approx_tail(m)
+            + _stirling_approx_tail(count - m)
+            - _stirling_approx_tail(k)
+            - _stirling_approx_tail(count - k)
+        )
+        accept = accept1 | (~reject & (v <= ub))
+        return i + 1, where(accept, k, k_out), accepted | accept, rng
+
+    def cond_fn(carry):
+        i, accepted = carry[0], carry[2]
+        return jnp.any(~accepted) & (i < max_iters)
+
+    k_init = jnp.full(shape, -1, prob.dtype)
+    carry = (0, k_init, jnp.zeros(shape, bool), data)
+    return convert_element_type(while_loop(cond_fn, body_fn, carry)[1], dtype)
+
+
+def _binomial(data, count, prob, shape, dtype):
+    if shape is None:
+        shape = _broadcast_shapes(np.shape(count), np.shape(prob))
+    else:
+        _check_shape("binomial", shape, np.shape(count), np.shape(prob))
+    prob = _promote_inexact(prob)
+    count = convert_element_type(jnp.asarray(count), prob.dtype)
+    count = jnp.broadcast_to(count, shape)
+    prob = jnp.broadcast_to(prob, shape)
+    p_lt_half = prob < 0.5
+    q = where(p_lt_half, prob, 1.0 - prob)
+    count_nan_or_neg = jnp.isnan(count) | (count < 0.0)
+    count_inf = jnp.isinf(count)
+    q_is_nan = jnp.isnan(q)
+    q_l_0 = q < 0.0
+    q = where(q_is_nan | q_l_0, 0.01, q)
+    use_inversion = count_nan_or_neg | (count * q <= 10.0)
+    count = jnp.floor(count)  # as np.random.binomial for float counts
+    count_inv = where(use_inversion, count, 0.0)
+    count_btrs = where(use_inversion, 1e4, count)
+    q_btrs = where(use_inversion, 0.5, q)
+    max_iters = dtype.type(np.finfo(dtype).max)
+    samples = where(
+        use_inversion,
+        _binomial_inversion(data, count_inv, q, shape, dtype, max_iters),
+        _btrs(data, count_btrs, q_btrs, shape, dtype, max_iters),
+    )
+    # nan or negative q or count give nan, an infinite count gives inf
+    invalid = q_l_0 | q_is_nan | count_nan_or_neg
+    samples = where(invalid, np.array(np.nan, dtype), samples)
+    samples = where(count_inf & ~invalid, np.array(np.inf, dtype), samples)
+    return where(
+        p_lt_half | count_nan_or_neg | q_is_nan | count_inf,
+        samples,
+        convert_element_type(count, dtype) - samples,
+    )
+
+
+def binomial(key, n, p, shape=None, dtype=None):
+    """Binomial samples (as floats) of ``n`` trials with success probability ``p`` (inversion
+    below 10 expected successes, transformed rejection above; as JAX's).
+
+    >>> from pullback import random
+    >>> random.binomial(random.PRNGKey(0), 10, 0.3, (5,))
+    Array([2., 2., 1., 2., 1.], dtype=float32)
+    """
+    data, _ = _check_prng_key("binomial", key)
+    dtype = _user_dtype(dtype, _dtypes.default_float_dtype())
+    _check_float_dtype("binomial", dtype)
+    if shape is not None:
+        shape = _canonicalize_shape(shape)
+    return _binomial(data, n, p, shape, dtype)
+
+
+def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):
+    """Counts of ``n`` draws among the outcomes with probabilities ``p`` (last axis), as a
+    sequence of binomials.
+
+    >>> from pullback import random
+    >>> import pullback.numpy as jnp
+    >>> random.multinomial(random.PRNGKey(0), 10, jnp.array([0.2, 0.3, 0.5]))
+    Array([1., 1., 8.], dtype=float32)
+    """
+    data, wrapped = _check_prng_key("multinomial", key)
+    n, p = _promote_inexact(n), _promote_inexact(p)
+    common = _dtypes.result_type(n, p)
+    n, p = convert_element_type(n, common), convert_element_type(p, common)
+    dtype = _user_dtype(dtype, _dtypes.default_float_dtype())
+    shape = p.shape if shape is None else _canonicalize_shape(shape)
+    n = jnp.broadcast_to(n, shape[:-1])
+    p = jnp.broadcast_to(p, shape)
+
+    def f(remainder, ratio_key):
+        ratio, step_key = ratio_key
+        count = _binomial(step_key, remainder, jnp.clip(ratio, 0, 1), None, remainder.dtype)
+        return remainder - count, count
+
+    p = jnp.moveaxis(p, -1, 0)
+    remaining_probs = jnp.flip(jnp.cumsum(jnp.flip(p, 0), axis=0), 0)
+    ratios = p / where(remaining_probs == 0, 1.0, remaining_probs)
+    keys = _split_data(data, (ratios.shape[0],))
+    _, counts = scan(f, n, (ratios, keys), unroll=unroll)
+    return convert_element_type(jnp.moveaxis(counts, 0, -1), dtype)
+
+
+# -- NumPy's floating-point warnings ---------------------------------------------------------------
+
+
+def _quiet(fn):
+    """``fn`` run with NumPy's floating-point warnings off: rejection samplers compute branches
+    they then discard (logarithms of negative candidates, divisions by zero), which JAX computes
+    silently. Covers eager calls, where the samplers' loops run; a sampler inside a ``jit`` runs
+    later, in the compiled program."""
+
+    @functools.wraps(fn)
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+for _name in __all__:
+    if _name not in ("PRNGKeyArray", "key_impl", "key_dtype", "clone"):
+        globals()[_name] = _quiet(globals()[_name])
+del _name

@@ -137,6 +137,36 @@ def _executor():
     return _pool[0]
 
 
+_SMALL = 8  # at most this many elements: Python ints beat ~110 NumPy calls on tiny arrays
+_ROT_INTS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_M32 = 0xFFFFFFFF
+
+
+def _threefry_ints(k1, k2, x1, x2):
+    """Threefry-2x32 of one counter pair on Python ints."""
+    ks = (k1, k2, k1 ^ k2 ^ 0x1BD11BDA)
+    a, b = (x1 + k1) & _M32, (x2 + k2) & _M32
+    for i in range(5):
+        for r in _ROT_INTS[i % 2]:
+            a = (a + b) & _M32
+            b = (((b << r) & _M32) | (b >> (32 - r))) ^ a
+        a = (a + ks[(i + 1) % 3]) & _M32
+        b = (b + ks[(i + 2) % 3] + i + 1) & _M32
+    return a, b
+
+
+def _threefry_small(k1, k2, x1, x2, shape):
+    args = [
+        np.broadcast_to(np.asarray(v, _U32), shape).reshape(-1).tolist() for v in (k1, k2, x1, x2)
+    ]
+    pairs = [_threefry_ints(*v) for v in zip(*args)]
+    out1 = np.array([p[0] for p in pairs], _U32)
+    out2 = np.array([p[1] for p in pairs], _U32)
+    if not shape:
+        return out1[0], out2[0]
+    return out1.reshape(shape), out2.reshape(shape)
+
+
 def threefry_raw(k1, k2, x1, x2):
     """Threefry-2x32 on NumPy values (broadcast together); returns two uint32 arrays.
 
@@ -149,6 +179,8 @@ def threefry_raw(k1, k2, x1, x2):
     shapes = [np.shape(k1), np.shape(k2), np.shape(x1), np.shape(x2)]
     shape = np.broadcast_shapes(*shapes)
     n = math.prod(shape)
+    if n <= _SMALL:
+        return _threefry_small(k1, k2, x1, x2, shape)
     k1, k2, x1, x2 = (_flat_operand(v, shape, n) for v in (k1, k2, x1, x2))
     ks2 = k1 ^ k2 ^ _PARITY
     out1 = np.empty(n, _U32)
