@@ -452,24 +452,40 @@ def _erf_inv_impl(x):
     return out.reshape(x.shape) if x.ndim else out[0]
 
 
+# the small-argument polynomial in t = log1p(-x**2) + 2.5 = -(w - 2.5): the coefficients with
+# alternating signs give the same values exactly (only signs change), with no negations
+_ERFINV32_SMALL_ALT = np.array(
+    [c if (len(_ERFINV32_SMALL) - 1 - k) % 2 == 0 else -c for k, c in enumerate(_ERFINV32_SMALL)],
+    np.float32,
+)
+
+
 def _erf_inv32(x):
-    """XLA's float32 ErfInv of a flat array: the polynomial for ``w < 5`` on every element,
-    the tail's polynomial only where it applies (about 0.3% of a normal sample)."""
+    """XLA's float32 ErfInv of a flat array: the polynomial for ``w = -log1p(-x**2) < 5`` on
+    every element, the tail's polynomial only where it applies (about 0.3% of a normal
+    sample), ``+-inf`` at ``+-1``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = x * x
-        np.negative(w, out=w)
-        np.log1p(w, out=w)
-        np.negative(w, out=w)
-        large = np.flatnonzero(~(w < np.float32(5)))  # w >= 5, or nan
-        w_large = w[large]
-        w -= np.float32(2.5)
-        p = _horner(_ERFINV32_SMALL, w)
+        v = x * x
+        np.negative(v, out=v)
+        np.log1p(v, out=v)  # v = -w
+        large = np.flatnonzero(~(v > np.float32(-5)))  # w >= 5, or nan
+        w_large = -v[large]
+        v += np.float32(2.5)  # t = -(w - 2.5)
+        coefs = _ERFINV32_SMALL_ALT
+        p = v * coefs[0]
+        p += coefs[1]
+        for c in coefs[2:]:
+            p *= v
+            p += c
         if large.size:
-            p[large] = _horner(_ERFINV32_LARGE, np.sqrt(w_large) - np.float32(3))
-        p *= x
-        edge = np.flatnonzero(np.abs(x) == np.float32(1))
-        if edge.size:
-            p[edge] = x[edge] * np.float32(np.inf)
+            pl = _horner(_ERFINV32_LARGE, np.sqrt(w_large) - np.float32(3)) * x[large]
+            xl = x[large]
+            edge = np.abs(xl) == np.float32(1)
+            pl[edge] = xl[edge] * np.float32(np.inf)
+            p *= x
+            p[large] = pl
+        else:
+            p *= x
     return p
 
 
