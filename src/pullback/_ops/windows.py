@@ -8,7 +8,8 @@ Every primitive here takes, per dimension of its operand, a window size
 elements, holding the reduction's identity) and ``window_dilation`` (holes between a window's
 elements). The NumPy implementations walk the window's offsets: one vectorised operation per
 offset over every window at once (for a 2x2 pool, four ``np.maximum`` calls), which adds in the
-order XLA does (so sums agree to the bit) and keeps the operand's dtype.
+order XLA does (so sums agree to the bit) and keeps the operand's dtype; windows of more than
+64 elements are reduced over a strided view of all windows instead (one call).
 
 * ``reduce_window_sum`` is linear: its VJP is a ``pad`` of the cotangent (zeros between the
   strided positions) and a ``reduce_window_sum`` over it, as JAX transposes it.
@@ -17,9 +18,13 @@ order XLA does (so sums agree to the bit) and keeps the operand's dtype.
   ``ge``/``le`` chooses it: ``select_and_scatter_add(ct, x)``. That primitive is linear in its
   first operand; its VJP is ``select_and_gather_add(ct, x)`` (the value at the chosen position
   of every window), whose VJP is ``select_and_scatter_add`` again, so every order of derivative
-  and forward mode (the transposes of these rules) need nothing else. Unlike JAX, the pair also
-  takes ``base_dilation`` and ``window_dilation``, so max pooling with dilated windows is
-  differentiable (JAX raises ``NotImplementedError``).
+  needs nothing else. Forward mode: ``reduce_window_max``'s JVP is derived by transposing its
+  VJP rule (a ``select_and_gather_add`` of the tangent); the two select primitives declare
+  theirs (linear in the first operand, constant in the second). Unlike JAX, the pair also takes
+  ``base_dilation`` and ``window_dilation``, so max pooling with dilated windows is
+  differentiable (JAX raises ``NotImplementedError``). The chosen position is found with
+  ufuncs only (the first element equal to the window's extremum); a window holding NaN
+  replays XLA's comparisons one offset at a time instead.
 
 The NumPy helpers at the top (padding with dilation, window offsets, shape arithmetic) are
 shared with ``convolution.py``.
