@@ -12,7 +12,10 @@ strides of the view); the patches are copied once into a matrix (im2col) and mul
 kernel laid out as ``(kernel... C) x O`` in one BLAS product (one batched product per group with
 groups). The result ``N, out spatial..., O`` is returned as a view in the layout the output
 dimension numbers ask for, so an ``NCHW`` convolution's output is an ``NHWC`` array in memory
-and the next convolution's im2col reads it contiguously. Measured against the alternatives on
+and the next convolution's im2col reads it contiguously. When the batch axis is the innermost
+in memory (the kernel gradient's convolution, whose batch is the input's features), the padded
+copy keeps that memory order and the patch matrix is built transposed, copying runs along it
+(BLAS takes the transposed matrix as it is): 25% faster for that convolution. Measured against the alternatives on
 a CNN layer (64 x 16 x 8 x 8, 32 3x3 kernels): im2col over channels-first patches (a
 ``tensordot`` of the window view) is 3.3x slower, one product per kernel offset 5.8x, and
 ``einsum`` of the view 1.8x.
