@@ -15,10 +15,10 @@ dimension numbers ask for, so an ``NCHW`` convolution's output is an ``NHWC`` ar
 and the next convolution's im2col reads it contiguously. When the batch axis is the innermost
 in memory (the kernel gradient's convolution, whose batch is the input's features), the padded
 copy keeps that memory order and the patch matrix is built transposed, copying runs along it
-(BLAS takes the transposed matrix as it is): 25% faster for that convolution. Measured against the alternatives on
-a CNN layer (64 x 16 x 8 x 8, 32 3x3 kernels): im2col over channels-first patches (a
-``tensordot`` of the window view) is 3.3x slower, one product per kernel offset 5.8x, and
-``einsum`` of the view 1.8x.
+(BLAS takes the transposed matrix as it is): 25% faster for that convolution. Measured against
+the alternatives on a CNN layer (64 x 16 x 8 x 8, 32 3x3 kernels): im2col over channels-first
+patches (a ``tensordot`` of the window view) is 3.3x slower, one product per kernel offset 5.8x,
+and ``einsum`` of the view 1.8x.
 
 **Derivatives.** ``conv_general_dilated`` is bilinear. The cotangent of ``lhs`` is a
 convolution of the cotangent with the spatially reversed kernel (strides become ``lhs``
