@@ -6,6 +6,21 @@ Array(3., dtype=float32, weak_type=True)
 """
 
 from pullback._hop.control_flow import cond, fori_loop, map, scan, switch, while_loop
+from pullback._ops.special import (
+    bessel_i0e,
+    bessel_i1e,
+    betainc,
+    digamma,
+    erf,
+    erf_inv,
+    erfc,
+    igamma,
+    igamma_grad_a,
+    igammac,
+    lgamma,
+    polygamma,
+    zeta,
+)
 from pullback.lax._convolution import (
     ConvDimensionNumbers,
     ConvGeneralDilatedDimensionNumbers,
