@@ -744,7 +744,13 @@ def _jax_tree(tree):
     return tree
 
 
-@pytest.mark.parametrize("tree", BUILTIN_TREES + CUSTOM_TREES, ids=repr)
+def _stable_id(tree):
+    """A test id the same in every process (default reprs carry addresses: pytest-xdist's
+    workers must collect the same ids)."""
+    return re.sub(r" at 0x[0-9a-f]+", "", repr(tree))
+
+
+@pytest.mark.parametrize("tree", BUILTIN_TREES + CUSTOM_TREES, ids=_stable_id)
 def test_differential_leaves_and_paths(jtu, tree):
     jtree = _jax_tree(tree)
     assert tu.tree_leaves(tree) == jtu.tree_leaves(jtree)
