@@ -11,6 +11,7 @@ loop, staged against eager) run from the rows of ``tests/samples_conv.py``.
 from __future__ import annotations
 
 import re
+import zlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -138,9 +139,22 @@ def _conv_fn(L, kw):
     return lambda x, w: L.lax.conv_general_dilated(x, w, **kw)
 
 
-def _operands(case):
+def _float32_noise(values):
+    """An absolute tolerance for float32 sums of these magnitudes: second derivatives of a
+    convolution add thousands of products, so an entry near zero carries the rounding of its
+    largest neighbours (XLA and NumPy sum in different orders)."""
+    scale = max(float(np.max(np.abs(np.asarray(v)))) for v in pb.tree_util.tree_leaves(values))
+    return max(2e-4, 2e-6 * scale)
+
+
+def _operands(case, draw=0):
+    """The case's operands, the same whichever tests ran before (float32 tolerances of second
+    derivatives hold for these draws)."""
     xs, ws, _ = CONV_CASES[case]
-    return _f32(*xs), _f32(*ws) * 0.5
+    rng = np.random.default_rng([zlib.crc32(case.encode()), draw])
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    return x, w * 0.5
 
 
 def _reference(x, w, kw):
@@ -214,7 +228,7 @@ def test_conv_grads_against_jax(jx, case):
 )
 def test_conv_jvp_and_second_order_against_jax(jx, case):
     x, w = _operands(case)
-    tx, tw = _operands(case)
+    tx, tw = _operands(case, draw=1)
     kw = CONV_CASES[case][2]
     jkw = _jax_kw(jx, kw)
     _close(
@@ -228,14 +242,16 @@ def test_conv_jvp_and_second_order_against_jax(jx, case):
     def hvp(L, k):
         return L.jax.jvp(L.jax.grad(_loss(L, k), (0, 1)), (x, w), (tx, tw))[1]
 
-    _close(hvp(PB, kw), jx.jax.jit(lambda: hvp(jx, jkw))(), rtol=2e-4, atol=2e-4)
+    want = jx.jax.jit(lambda: hvp(jx, jkw))()
+    _close(hvp(PB, kw), want, rtol=2e-4, atol=_float32_noise(want))
 
     # reverse over reverse
     def g2(L, k):
         inner = L.jax.grad(_loss(L, k), 1)
         return L.jax.grad(lambda x, w: L.jnp.sum(inner(x, w) ** 2), (0, 1))(x, w)
 
-    _close(g2(PB, kw), jx.jax.jit(lambda: g2(jx, jkw))(), rtol=2e-4, atol=2e-4)
+    want = jx.jax.jit(lambda: g2(jx, jkw))()
+    _close(g2(PB, kw), want, rtol=2e-4, atol=_float32_noise(want))
 
 
 VMAP_CASES = ["nchw-same", "nhwc", "feature-groups", "batch-groups", "strided-dilated-grouped"]
@@ -640,10 +656,12 @@ def test_reduce_window_against_jax(jx, case):
     )
 
 
-@pytest.mark.parametrize("case", [c for c in WINDOW_CASES if WINDOW_CASES[c][1] != "mul"])
+# (JAX has no VJP for max pooling with window dilation: the next test covers that case)
+@pytest.mark.parametrize(
+    "case",
+    [c for c in WINDOW_CASES if WINDOW_CASES[c][1] != "mul" and c != "max-window-dilation"],
+)
 def test_reduce_window_grads_against_jax(jx, case):
-    if case == "max-window-dilation":
-        pytest.skip("JAX has no VJP for max pooling with window dilation (see the next test)")
     x = _window_operand(case)
     loss = lambda L: lambda x: L.jnp.sum(L.jnp.sin(_window_fn(L, case)(x)))
     expected = jx.jax.grad(loss(jx))(x)
